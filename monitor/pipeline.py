@@ -1,0 +1,239 @@
+"""Wires sources → store (and, later, store → consumers); shutdown and acks.
+
+Each source runs in its own thread with its own store connection: read lines,
+parse, enrich, then commit events + dead letters + tail position + parser state
+in one transaction. If the commit fails (disk full, database locked too long)
+the runner rewinds its tailer and parser to the last committed state and tries
+again later, so nothing is skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from watchdog.events import (
+    FileClosedEvent,
+    FileCreatedEvent,
+    FileDeletedEvent,
+    FileModifiedEvent,
+    FileMovedEvent,
+    FileSystemEvent,
+    FileSystemEventHandler,
+)
+from watchdog.observers import Observer
+
+from monitor.config import Config, SourceConfig
+from monitor.enrich import Enricher
+from monitor.event import Event
+from monitor.sources import SOURCES
+from monitor.sources.base import LineParser, ParseOutput, ParserContext, SourceType
+from monitor.sources.tail import MAX_LINE, Line, Tailer
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0  # safety net when no inotify wake-up arrives
+IDLE_FLUSH_SECONDS = 2.0  # a quiet file releases the records a parser holds back
+RETRY_SECONDS = 5.0
+
+
+def make_parser(cfg: SourceConfig, config: Config, stype: SourceType | None = None,
+                now: Callable[[], datetime] | None = None) -> LineParser:
+    stype = stype or SOURCES[cfg.type]
+    ctx = ParserContext(source=cfg.name, path=cfg.path, timezone=config.timezone,
+                        options=cfg.options, now=now or (lambda: datetime.now(UTC)))
+    return stype.make_parser(ctx)
+
+
+def feed_lines(parser: LineParser, lines: list[Line], out: ParseOutput) -> None:
+    """Parse lines; a line that breaks the parser is a dead letter, not a crash."""
+    for line in lines:
+        if line.too_long:
+            out.bad(line, f"line longer than {MAX_LINE} bytes (cut for the dead-letter table)")
+            continue
+        try:
+            parser.feed(line, out)
+        except Exception as exc:  # a parser bug must not stop ingestion
+            log.exception("%s: parser failed at offset %d", out.source, line.offset)
+            out.bad(line, f"parser error: {type(exc).__name__}: {exc}")
+
+
+def parse_file(cfg: SourceConfig, config: Config, enrich: bool = True) -> Iterator[Event]:
+    """Every event a static file yields, as the daemon would store them."""
+    parser = make_parser(cfg, config)
+    enricher = Enricher(config) if enrich else None
+    tailer = Tailer(cfg.path)
+    try:
+        while True:
+            lines = tailer.read_lines()
+            out = ParseOutput(cfg.name, cfg.path)
+            if not lines:
+                parser.flush(out)
+            feed_lines(parser, lines, out)
+            for ev in out.events:
+                yield enricher(ev) if enricher else ev
+            if not lines:
+                return
+    finally:
+        tailer.close()
+
+
+@dataclass
+class SourceStats:
+    lines: int = 0
+    bytes: int = 0
+    events: int = 0
+    dead: int = 0
+    ignored: int = 0
+    last_event: datetime | None = None
+    error: str | None = None
+
+
+class SourceRunner(threading.Thread):
+    """Tails one source into the store until told to stop."""
+
+    def __init__(self, cfg: SourceConfig, config: Config, enricher: Enricher,
+                 stop: threading.Event) -> None:
+        super().__init__(name=f"source {cfg.name}", daemon=True)
+        self.cfg, self.config, self.enricher, self.stop_flag = cfg, config, enricher, stop
+        self.stats = SourceStats()
+        self.tailer: Tailer | None = None
+        self.wake = threading.Event()
+
+    def _load(self, store: Store) -> tuple[Tailer, LineParser]:
+        state = store.source_state(self.cfg.name) or {}
+        if self.tailer is not None:
+            self.tailer.close()
+        tailer = Tailer(self.cfg.path, state.get("tail"))
+        tailer.wake = self.wake
+        parser = make_parser(self.cfg, self.config)
+        parser.restore(state.get("parser"))
+        self.tailer = tailer
+        return tailer, parser
+
+    def run(self) -> None:
+        store = Store(self.config.store.path)
+        try:
+            self._loop(store)
+        finally:
+            if self.tailer is not None:
+                self.tailer.close()
+            store.close()
+
+    def _loop(self, store: Store) -> None:
+        tailer, parser = self._load(store)
+        last_data = time.monotonic()
+        held = False  # the parser may hold records back
+        while not self.stop_flag.is_set():
+            lines = tailer.read_lines()
+            out = ParseOutput(self.cfg.name, self.cfg.path)
+            feed_lines(parser, lines, out)
+            now = time.monotonic()
+            if lines:
+                last_data, held = now, True
+            elif held and now - last_data >= IDLE_FLUSH_SECONDS:
+                parser.flush(out)
+                held = False
+            if lines or out.events or out.dead:
+                if not self._commit(store, tailer, parser, lines, out):
+                    self.stop_flag.wait(RETRY_SECONDS)
+                    tailer, parser = self._load(store)
+                    continue
+            if not lines:
+                self.wake.wait(POLL_SECONDS)
+                self.wake.clear()
+
+    def _commit(self, store: Store, tailer: Tailer, parser: LineParser, lines: list[Line],
+                out: ParseOutput) -> bool:
+        events = [self.enricher(ev) for ev in out.events]
+        state: dict[str, Any] = {"tail": tailer.position(), "parser": parser.snapshot()}
+        try:
+            store.commit_source_batch(self.cfg.name, events, out.dead, state)
+        except Exception as exc:  # disk full, locked: rewind and retry, never skip
+            self.stats.error = f"cannot store: {exc}"
+            log.error("%s: cannot store batch (%s); will re-read from the last saved position",
+                      self.cfg.name, exc)
+            return False
+        st = self.stats
+        st.error = None
+        st.lines += len(lines)
+        st.bytes += sum(len(line.data) + 1 for line in lines)
+        st.events += len(events)
+        st.dead += len(out.dead)
+        st.ignored += out.ignored
+        if events:
+            st.last_event = max(ev.timestamp for ev in events)
+        return True
+
+
+class _Waker(FileSystemEventHandler):
+    """Wakes the runner whose file (or a rotated sibling) changed."""
+
+    def __init__(self, runners: list[SourceRunner]) -> None:
+        self.by_name = {r.cfg.path: r for r in runners}
+
+    def on_any_event(self, event: FileSystemEvent) -> None:
+        for p in (event.src_path, getattr(event, "dest_path", "")):
+            path = os.fsdecode(p) if p else ""
+            for name, runner in self.by_name.items():
+                if path.startswith(name):
+                    runner.wake.set()
+
+
+@dataclass
+class Daemon:
+    config: Config
+    runners: list[SourceRunner] = field(default_factory=list)
+    stop_flag: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> None:
+        Store(self.config.store.path).close()  # create the schema before threads race for it
+        enricher = Enricher(self.config)
+        self.runners = [SourceRunner(cfg, self.config, enricher, self.stop_flag)
+                        for cfg in self.config.sources]
+        self.observer = Observer()
+        waker = _Waker(self.runners)
+        for directory in sorted({str(Path(cfg.path).parent) for cfg in self.config.sources}):
+            if os.path.isdir(directory):
+                # only what changes a log; our own opens and reads must not wake us
+                self.observer.schedule(waker, directory, recursive=False, event_filter=[
+                    FileModifiedEvent, FileCreatedEvent, FileDeletedEvent, FileMovedEvent,
+                    FileClosedEvent])
+        self.observer.start()
+        for runner in self.runners:
+            runner.start()
+        log.info("wallwatch started: %d source(s), store %s", len(self.runners),
+                 self.config.store.path)
+
+    def prune(self) -> int:
+        store = Store(self.config.store.path)
+        try:
+            removed = store.prune(datetime.now(UTC) - self.config.store.retention)
+        finally:
+            store.close()
+        if removed:
+            log.info("retention: removed %d events older than %s", removed,
+                     self.config.store.retention)
+        return removed
+
+    def stop(self, timeout: float = 8.0) -> None:
+        self.stop_flag.set()
+        for runner in self.runners:
+            runner.wake.set()
+        deadline = time.monotonic() + timeout
+        for runner in self.runners:
+            runner.join(max(0.1, deadline - time.monotonic()))
+        self.observer.stop()
+        self.observer.join(2)
+        log.info("wallwatch stopped; positions saved")
+
+    def alive(self) -> bool:
+        return all(r.is_alive() for r in self.runners)

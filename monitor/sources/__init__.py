@@ -1,0 +1,10 @@
+"""Sources: one module per log format, registered here with one line each."""
+
+from __future__ import annotations
+
+from monitor.sources import samba
+from monitor.sources.base import SourceType
+
+SOURCES: dict[str, SourceType] = {s.name: s for s in (
+    samba.SOURCE,
+)}
