@@ -41,7 +41,7 @@ debs:
 	fi
 
 lint: venv-test
-	$(VENV)/bin/ruff check monitor tests bench
+	$(VENV)/bin/ruff check monitor tests
 	$(VENV)/bin/mypy
 
 test: debs venv-test lint

@@ -80,10 +80,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         events = search(store, " ".join(args.query), since=since, until=until, limit=args.limit)
     finally:
         store.close()
-    if args.json:
-        out = format_json_lines(events)
-    else:
-        out = format_table(events, config.timezone)
+    out = format_json_lines(events) if args.json else format_table(events, config.timezone)
     if out:
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
     return 0

@@ -159,7 +159,8 @@ def load_config(path: str | Path, source_types: Mapping[str, SourceSpec] | None 
     try:
         tz = ZoneInfo(str(tz_name))
     except (ZoneInfoNotFoundError, ValueError):
-        raise _err(root, "timezone", f"unknown timezone {tz_name!r}", "e.g. Asia/Shanghai") from None
+        raise _err(root, "timezone", f"unknown timezone {tz_name!r}",
+                   "e.g. Asia/Shanghai") from None
 
     store_node = _map(root, "store", {"path", "retention"})
     store_path = Path(_str(store_node, "path", "wallwatch.db"))

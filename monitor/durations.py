@@ -13,5 +13,6 @@ def parse_duration(text: object) -> timedelta:
     """Parse '15m' and the like; raises ValueError with the accepted forms."""
     match = _DURATION.match(str(text))
     if not match:
-        raise ValueError(f"bad duration {text!r}: expected a number and a unit s, m, h, d or w, e.g. 15m")
+        raise ValueError(f"bad duration {text!r}: expected a number and a unit"
+                         " s, m, h, d or w, e.g. 15m")
     return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])

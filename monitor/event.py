@@ -14,7 +14,7 @@ import hashlib
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 ECS_VERSION = "8.11.0"
@@ -144,10 +144,13 @@ def format_ts(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_US = timedelta(microseconds=1)
+
+
 def ts_to_us(ts: datetime) -> int:
-    """Microseconds since the epoch: how the store keeps time."""
-    delta = ts.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    """Microseconds since the epoch (exact, unlike timestamp()): how the store keeps time."""
+    return (ts - _EPOCH) // _US
 
 
 def us_to_ts(us: int) -> datetime:

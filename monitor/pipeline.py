@@ -131,7 +131,7 @@ class SourceRunner(threading.Thread):
     def _loop(self, store: Store) -> None:
         tailer, parser = self._load(store)
         last_data = time.monotonic()
-        held = False  # the parser may hold records back
+        held = True  # the parser may hold records back (also restored ones)
         while not self.stop_flag.is_set():
             lines = tailer.read_lines()
             out = ParseOutput(self.cfg.name, self.cfg.path)
@@ -142,11 +142,12 @@ class SourceRunner(threading.Thread):
             elif held and now - last_data >= IDLE_FLUSH_SECONDS:
                 parser.flush(out)
                 held = False
-            if lines or out.events or out.dead:
-                if not self._commit(store, tailer, parser, lines, out):
-                    self.stop_flag.wait(RETRY_SECONDS)
-                    tailer, parser = self._load(store)
-                    continue
+            stored = not (lines or out.events or out.dead) or self._commit(
+                store, tailer, parser, lines, out)
+            if not stored:
+                self.stop_flag.wait(RETRY_SECONDS)
+                tailer, parser = self._load(store)
+                continue
             if not lines:
                 self.wake.wait(POLL_SECONDS)
                 self.wake.clear()

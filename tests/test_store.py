@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from datetime import UTC, datetime, timedelta
@@ -59,10 +60,8 @@ def test_a_failed_transaction_leaves_nothing_behind(tmp_path: Path) -> None:
     store = Store(tmp_path / "w.db")
     good = make_event(1, file_path="/srv/share/clients/acme/only-in-failed-batch.txt")
     broken = make_event(2, id="not-hex")
-    try:
+    with contextlib.suppress(ValueError):
         store.commit_source_batch("s", [good, broken], [], {"offset": 9})
-    except ValueError:
-        pass
     assert store.count() == 0
     assert store.source_state("s") is None
     # the string id cached during the failed batch must not leak into the next one

@@ -27,7 +27,7 @@ FIELD_NAME = re.compile(r"[A-Za-z_@][A-Za-z0-9_@.-]*\Z")
 _NOCASE = frozenset({"user_name", "client"})
 _PATHS = {"file_path": "path_id", "file_target_path": "target_id"}
 # a name this close to a known field is a typo, not a field of some source
-_TYPO_CUTOFF = 0.85
+_TYPO_CUTOFF = 0.88
 
 
 @dataclass(frozen=True, slots=True)

@@ -70,7 +70,9 @@ def _row(event: Event, tz: tzinfo) -> tuple[str, ...]:
 
 def format_table(events: Sequence[Event], tz: tzinfo) -> str:
     """Events as an aligned table, times in `tz`; one line per event after a
-    header, no trailing spaces, ending with a newline."""
+    header, no trailing spaces, ending with a newline. No events: ""."""
+    if not events:
+        return ""
     rows = [HEADER, *(_row(e, tz) for e in events)]
     widths = [max(display_width(row[i]) for row in rows) for i in range(len(HEADER))]
     lines = []

@@ -97,7 +97,7 @@ class _Lexer:
         for i, c in enumerate(text):
             if unicodedata.category(c) in ("Cc", "Cs") and c not in "\t\n\r":
                 raise _error(f"control character U+{ord(c):04X} in query", i + 1,
-                             "remove it; it cannot be typed into a path")
+                             "remove it; a ? in a pattern stands for any one character")
         self.text = text
         self.pos = 0
         self.out: list[_Tok] = []

@@ -13,13 +13,14 @@ shorter non-ASCII runs (`%发票%`), so shorter patterns scan `strings` instead.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime
 from typing import Any, Literal
 
 from monitor.errors import QueryError
 from monitor.event import Event, ts_to_us
 from monitor.search.fields import UnknownField, field_spec
-from monitor.search.query import NUMBER, And, Node, Not, Term, parse_query
+from monitor.search.query import NUMBER, And, Node, Not, Or, Term, parse_query
 from monitor.store import EVENT_SELECT, Store, row_to_event
 
 Piece = tuple[str, bool]  # (character, is a wildcard)
@@ -31,6 +32,7 @@ _BASENAME = f"substr(s.text, length({_HEAD}) + 1)"
 _DIRNAME = f"coalesce(nullif(rtrim({_HEAD}, '/'), ''), {_HEAD})"  # as posixpath.dirname
 _EXTRA = "json_each(CAST(e.extra AS TEXT), ?)"
 _COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
+_TOO_COMPLEX = ("parser stack overflow", "too large", "too many", "too complex")
 
 
 def compile_where(node: Node) -> tuple[str, list[Any]]:
@@ -40,15 +42,40 @@ def compile_where(node: Node) -> tuple[str, list[Any]]:
 
 
 def _compile(node: Node, params: list[Any]) -> str:
+    # SQLite 3.40's parser has a fixed stack of 100 entries. An open parenthesis
+    # costs one, but `x OR (` or `NOT f(` cost three or four: so nested operands
+    # go first, nested ANDs (ORs) are flattened, and NOT is `operand IS NOT TRUE`.
     if isinstance(node, Term):
         return _term(node, params)
     if isinstance(node, Not):
-        # a condition on an absent field is NULL; NOT of it must still be true
-        return f"NOT coalesce({_compile(node.item, params)}, 0)"
-    if not node.items:
+        # NOT of a condition on an absent field (NULL) must be true
+        inner = _compile(node.item, params)
+        enclosed = not isinstance(node.item, Term) or node.item.field is None
+        return f"{inner if enclosed else f'({inner})'} IS NOT TRUE"
+    items = sorted(_flatten(node), key=_depth, reverse=True)
+    if not items:
         return "1" if isinstance(node, And) else "0"
     joiner = " AND " if isinstance(node, And) else " OR "
-    return "(" + joiner.join(_compile(item, params) for item in node.items) + ")"
+    return "(" + joiner.join(_compile(item, params) for item in items) + ")"
+
+
+def _flatten(node: And | Or) -> list[Node]:
+    """The operands of `node`, with those of nested nodes of its kind inlined."""
+    out: list[Node] = []
+    for item in node.items:
+        if isinstance(item, And | Or) and type(item) is type(node):
+            out.extend(_flatten(item))
+        else:
+            out.append(item)
+    return out
+
+
+def _depth(node: Node) -> int:
+    if isinstance(node, Term):
+        return 0
+    if isinstance(node, Not):
+        return _depth(node.item)  # IS NOT TRUE adds no nesting
+    return 1 + max((_depth(item) for item in node.items), default=0)
 
 
 def _pieces(term: Term) -> list[Piece]:
@@ -128,7 +155,12 @@ def _free_text(term: Term, params: list[Any]) -> str:
 
 
 def _number(value: str) -> int | float:
-    return float(value) if "." in value else int(value)
+    """A parameter for a number the parser accepted; beyond SQLite's 64-bit
+    integers it becomes a float (which compares as expected)."""
+    if "." in value:
+        return float(value)
+    number = int(value)
+    return number if -(2**63) <= number < 2**63 else float(value)
 
 
 def _term(term: Term, params: list[Any]) -> str:
@@ -176,7 +208,7 @@ def _term(term: Term, params: list[Any]) -> str:
         params.append(1 if term.value == "true" else 0)
         return f"{col} = ?"
     if not wildcard:
-        params.append(int(term.value) if spec.type == "int" else term.value)
+        params.append(_number(term.value) if spec.type == "int" else term.value)
         return f"{col} = ?"
     if spec.type == "nocase":  # LIKE ignores ASCII case, as COLLATE NOCASE does
         params.append(_like(pieces))
@@ -230,4 +262,10 @@ def search(store: Store, query_text: str, since: datetime | None = None,
     order = "DESC" if newest_first else "ASC"
     sql = f"{EVENT_SELECT} WHERE {where} ORDER BY e.ts {order}, e.seq {order} LIMIT ?"
     params.append(limit)
-    return [row_to_event(row) for row in store.query(sql, params)]
+    try:
+        return [row_to_event(row) for row in store.query(sql, params)]
+    except sqlite3.OperationalError as exc:  # a last guard; the parser's limits keep within
+        if not any(s in str(exc) for s in _TOO_COMPLEX):
+            raise
+        raise QueryError(f"query is too complex for the store ({exc})", "<query>", 1, 1,
+                         "use fewer terms or less nesting") from None

@@ -145,7 +145,8 @@ class SambaParser:
         try:
             rec = split_record(body, self.names, ts, offset, line.file_id)
             self.grouper.expire(ts_to_us(ts), out.events)
-            if (rec.ok and rec.op in GROUPED_OPS) or (rec.op, rec.error) in LOOKUP_FAILURES:
+            if (rec.op in GROUPED_OPS and (rec.ok or rec.op == "create_file")) or (
+                    rec.op, rec.error) in LOOKUP_FAILURES:
                 self._grouped(rec, out)
             else:
                 out.events.append(self._single(rec, out))
@@ -174,6 +175,7 @@ class SambaParser:
             extra["error.message"] = rec.error
 
         def ev(category: str, etype: str, action: str, *paths: str, **kw: Any) -> Event:
+            """`paths` are the paths whose pending group this record ends."""
             folded: dict[str, int] = {}
             for path in paths:
                 for name, n in grouper.take(rec.session, path, out.events).items():
@@ -198,7 +200,9 @@ class SambaParser:
         if op == "fchmod":
             path = path_arg(args, fixed_after=1)
             mode = args[-1].strip()
-            return ev("file", "change", "changed-file-permissions-of", path, path=path,
+            # a permission change does not end the open it happens in (Samba sets
+            # the create mode inside the creating open): no path is passed
+            return ev("file", "change", "changed-file-permissions-of", path=path,
                       mode=mode[-4:].rjust(4, "0") if mode.isdigit() else None)
         if op == "fchown":
             path = path_arg(args, fixed_after=2)
@@ -207,13 +211,13 @@ class SambaParser:
                 extra["file.uid"] = uid
             if gid != UNCHANGED_ID:
                 extra["file.gid"] = gid
-            return ev("file", "change", "changed-file-ownership-of", path, path=path,
+            return ev("file", "change", "changed-file-ownership-of", path=path,
                       owner=_user_of(uid) if uid != UNCHANGED_ID else None)
         if op == "fset_nt_acl":
             path, sddl = _split_sddl("|".join(args))
             if sddl:
                 extra["samba.sddl"] = sddl
-            return ev("file", "change", "changed-file-acl-of", path, path=path)
+            return ev("file", "change", "changed-file-acl-of", path=path)
         if op == "create_file" and len(args) >= 4:
             path = path_arg(args, fixed_before=3)
             extra["samba.access_mask"], extra["samba.disposition"] = args[0], args[2]

@@ -27,7 +27,11 @@ chmod…), disconnects, has been quiet for GAP of *event time*, or has lasted
 MAX_SPAN (so a long copy still shows up every minute). Because every rule is on
 the records' own timestamps, re-reading the same lines forms the same groups,
 and the event's id (from its first record's offset) is the same.
-Failed operations are never grouped: each is its own event with its error.
+A failed open (`create_file` fail) is grouped too: alone it becomes an `open`
+event with outcome failure and its error (the errno text Samba logs is not
+reliable: denied opens often say "No such file or directory"), and it is folded
+into a rename that follows it (the client checking the new name).
+Other failed operations are not grouped: each is its own event with its error.
 """
 
 from __future__ import annotations
@@ -48,7 +52,9 @@ GROUPED_OPS = frozenset({"openat", "create_file", "pread_send", "pread_recv", "p
                          "pwrite_recv", "close", "fset_dos_attributes", "mkdirat"})
 # Failed records that are Samba looking before it leaps, not the client failing.
 LOOKUP_FAILURES = frozenset({("openat", "No such file or directory"),
-                             ("create_file", "Argument list too long")})
+                             ("create_file", "Argument list too long"),
+                             # no xattr to read back when `store dos attributes = no`
+                             ("fset_dos_attributes", "No data available")})
 CREATE_IF_MISSING = frozenset({"overwrite_if", "open_if", "supersede"})
 ENOENT_KEY = "openat:fail"
 
@@ -72,6 +78,7 @@ class Group:
     access_mask: str | None = None
     entries: int = 0
     entry_names: list[str] = field(default_factory=list)
+    error: str | None = None  # of the last failed open
 
     @property
     def reads(self) -> int:
@@ -107,11 +114,15 @@ class Group:
             action, etype = "changed-file-attributes-of", "change"
         elif self.opened:
             action, etype = "open", "access"
+        elif "create_file:fail" in ops:  # the client's open failed (and nothing else)
+            action, etype, outcome = "open", "access", "failure"
         else:
             action, etype = "stat", "info"
             if all(k.endswith(":fail") for k in ops):
                 outcome = "failure"
         extra: dict[str, Any] = {"samba.operations": dict(sorted(ops.items()))}
+        if outcome == "failure" and self.error:
+            extra["error.message"] = self.error
         if self.last != self.first:
             extra["event.end"] = us_to_ts(self.last).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
         for key, value in (("samba.disposition", self.disposition),
@@ -225,11 +236,14 @@ class AccessGrouper:
         op = rec.op if rec.ok else f"{rec.op}:fail"
         group.ops[op] = group.ops.get(op, 0) + 1
         group.last = max(group.last, ts)
-        if rec.op == "create_file" and rec.ok and len(rec.args) >= 4 and not group.opened:
-            # the first open says what the access was (a later one may be Samba's own)
-            group.opened = True
+        if rec.op == "create_file" and len(rec.args) >= 4 and not group.opened:
+            # the first successful open says what the access was (later ones may be
+            # Samba's own); a failed one is kept until one succeeds
+            group.opened = rec.ok
             group.access_mask, kind, group.disposition = rec.args[0], rec.args[1], rec.args[2]
             group.file_type = "dir" if kind == "dir" else "file"
+            if not rec.ok:
+                group.error = rec.error
         self.groups.move_to_end(key)
 
     def snapshot(self) -> dict[str, Any]:

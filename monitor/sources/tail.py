@@ -15,6 +15,10 @@ Rotation:
 - while we were stopped: on start, if the stored identity no longer matches the
   path, the old file is looked for among the rotated names (by inode, then by
   fingerprint) and drained from the stored offset.
+- more than one rotation since we looked (a weekend of daily rotations while
+  the daemon was down, or a burst): the rotated files written after the one we
+  were reading (later modification time) are read in full, oldest first, before
+  the current file. Compressed rotations cannot be read and are not looked at.
 A partial last line is never returned: it waits for its newline (or, when its
 file has been rotated away and drained, is returned as it is).
 """
@@ -146,6 +150,7 @@ class Tailer:
                 if old is not None:
                     self._resume(old, saved)
                     self.draining.append(old)
+                    self.draining.extend(self._missed_generations(old, cur))
                 else:
                     log.warning("%s: the file read before was rotated away and not found; "
                                 "lines written to it after offset %s are not read",
@@ -204,6 +209,7 @@ class Tailer:
         if copy is not None:
             self._resume(copy, saved)
             self.draining.append(copy)
+            self.draining.extend(self._missed_generations(copy, f))
         else:
             log.warning("%s: truncated; no rotated copy holds the lines after offset %d",
                         self.path, f.offset)
@@ -225,8 +231,33 @@ class Tailer:
         if new is None:
             return False
         self.draining.append(self.cur)
+        self.draining.extend(self._missed_generations(self.cur, new))
         self.cur = new
         return True
+
+    def _missed_generations(self, old: _Open, cur: _Open) -> list[_Open]:
+        """Rotated files written after `old` (which is being drained): whole
+        generations that came and went since we last looked, oldest first."""
+        try:
+            since = os.fstat(old.fd).st_mtime_ns
+        except OSError:
+            return []
+        skip = {(old.dev, old.ino), (cur.dev, cur.ino)} | {(d.dev, d.ino) for d in self.draining}
+        found: list[tuple[int, _Open]] = []
+        for name in self._rotated_candidates():
+            f = self._open(name)
+            if f is None:
+                continue
+            mtime = os.fstat(f.fd).st_mtime_ns
+            if (f.dev, f.ino) not in skip and mtime > since and f.fp is not None:
+                found.append((mtime, f))
+            else:
+                os.close(f.fd)
+        found.sort(key=lambda item: item[0])
+        if found:
+            log.warning("%s: %d rotation(s) happened since the file was last read; reading "
+                        "them in full", self.path, len(found))
+        return [f for _, f in found]
 
     # -- reading -----------------------------------------------------------
     def _read(self, f: _Open, max_bytes: int, final: bool) -> list[Line]:

@@ -86,7 +86,10 @@ def test_escaped_star_is_literal_and_stays_escaped_in_a_pattern() -> None:
 
 def test_escapes_let_a_word_hold_spaces_parens_and_colons() -> None:
     assert parse_query(r"a\ \(b\)\:c") == t(None, "a (b):c")
-    assert parse_query(r"\AND") == t(None, "AND")
+
+
+def test_a_quoted_keyword_is_a_phrase_not_an_operator() -> None:
+    assert parse_query('"AND"') == t(None, "AND", "phrase")
 
 
 def test_backslashes_before_ordinary_characters_stay_so_windows_paths_work() -> None:

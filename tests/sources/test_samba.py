@@ -117,8 +117,8 @@ def test_failures_are_events_with_their_error() -> None:
 
 def test_listing_a_directory_is_one_event_counting_its_entries() -> None:
     events = run_file(DATA / "debug_audit.log").events
-    [listing] = [e for e in events if e.user_name == "bob" and e.file_path == f"{SAMPLE_ROOT}/globex"
-                 and e.action == "open"]
+    [listing] = [e for e in events if e.user_name == "bob" and e.action == "open"
+                 and e.file_path == f"{SAMPLE_ROOT}/globex"]
     assert listing.file_type == "dir"
     assert "ledger.csv" in listing.extra["samba.entry_names"]
     assert listing.extra["samba.entries"] >= 3

@@ -164,3 +164,23 @@ def test_every_line_exactly_once_under_rotation_while_appending(tmp_path: Path) 
     thread.join()
     assert len(seen) == total
     assert seen == [f"line {i:06d}" for i in range(total)]
+
+
+def test_generations_rotated_while_stopped_are_read_in_order(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(b"one\n")
+    t = Tailer(str(log))
+    drain(t)
+    pos = t.position()
+    t.close()
+    with log.open("ab") as f:
+        f.write(b"two\n")
+    for n, text in ((1, b"three\n"), (2, b"four\n")):  # two daily rotations while down
+        for k in range(n, 0, -1):
+            older = tmp_path / f"a.log.{k}"
+            if older.exists():
+                older.rename(tmp_path / f"a.log.{k + 1}")
+        log.rename(tmp_path / "a.log.1")
+        time.sleep(0.01)
+        log.write_bytes(text)
+    assert texts(drain(Tailer(str(log), pos))) == ["two", "three", "four"]
