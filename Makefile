@@ -4,7 +4,7 @@ PY       := $(VENV)/bin/python
 PIP      := $(VENV)/bin/pip
 CONFIG   ?= deploy/examples/dev.yaml
 # Debian packages the test suite starts for real (servers and their clients)
-TEST_DEBS := samba smbclient
+TEST_DEBS := samba smbclient rsyslog openssh-server auditd
 
 .PHONY: run test lint typecheck unit debs venv venv-test event clean
 
@@ -30,7 +30,7 @@ run: venv
 event:
 	@mkdir -p var/log/samba
 	@printf '[%s,  1] ../../source3/modules/vfs_full_audit.c:643(do_log)\n  bob|192.0.2.10|BOB-PC|clients|create_file|ok|0x89|file|open|/srv/share/clients/acme/2024年发票汇总.xlsx\n[%s,  1] ../../source3/modules/vfs_full_audit.c:643(do_log)\n  bob|192.0.2.10|BOB-PC|clients|pread_recv|ok|/srv/share/clients/acme/2024年发票汇总.xlsx\n' \
-	  "$$(date '+%Y/%m/%d %H:%M:%S.%6N')" "$$(date '+%Y/%m/%d %H:%M:%S.%6N')" >> var/log/samba/audit.log
+	  "$$(TZ=Asia/Shanghai date '+%Y/%m/%d %H:%M:%S.%6N')" "$$(TZ=Asia/Shanghai date '+%Y/%m/%d %H:%M:%S.%6N')" >> var/log/samba/audit.log
 	@echo "appended a read of acme by bob to var/log/samba/audit.log"
 
 debs:

@@ -10,11 +10,16 @@ import sys
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
 
 from monitor import __version__
 from monitor.config import Config, load_config
 from monitor.durations import parse_duration
-from monitor.errors import WallwatchError
+from monitor.errors import QueryError, WallwatchError
+from monitor.rules.loader import load_rule_files
+from monitor.rules.model import Rule
 
 DEFAULT_CONFIG = "/etc/wallwatch/wallwatch.yaml"
 log = logging.getLogger("wallwatch")
@@ -40,23 +45,66 @@ def _when(text: str | None, now: datetime) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
+
+
+def rule_paths(config: Config | None, given: Sequence[str] = ()) -> list[str]:
+    """Rule files to use: those named, else the config's, else the shipped pack."""
+    if given:
+        return list(given)
+    if config is not None and config.rules:
+        return list(config.rules)
+    return [str(SHIPPED_RULES)]
+
+
+def _load_rules_or_report(paths: list[str]) -> list[Rule] | None:
+    rules, errors = load_rule_files(paths)
+    for err in errors:
+        log.error("rules: %s", err)
+    return None if errors else rules
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from monitor.pipeline import Daemon
 
     config = _config(args)
-    daemon = Daemon(config)
+    paths = rule_paths(config)
+    rules = _load_rules_or_report(paths)
+    if rules is None:
+        return 1
+    daemon = Daemon(config, rules)
     stopping = threading.Event()
+    reload = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:
         log.info("received %s: draining", signal.Signals(signum).name)
         stopping.set()
 
+    def on_hup(_signum: int, _frame: object) -> None:
+        reload.set()
+
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGHUP, on_hup)
     daemon.start()
     daemon.prune()
     next_prune = datetime.now(UTC) + timedelta(hours=1)
     while not stopping.wait(1.0):
+        if reload.is_set():
+            reload.clear()
+            new = _load_rules_or_report(paths)  # validated whole; a broken set changes nothing
+            if new is None:
+                log.error("rules: reload refused, keeping the %d rules in use", len(daemon.rules))
+            else:
+                daemon.reload_rules(new)
+                log.info("rules: reloaded %d rules", len(new))
         if datetime.now(UTC) >= next_prune:
             daemon.prune()
             next_prune = datetime.now(UTC) + timedelta(hours=1)
@@ -75,14 +123,102 @@ def cmd_search(args: argparse.Namespace) -> int:
     config = _config(args)
     now = datetime.now(UTC)
     since, until = _when(args.since, now), _when(args.until, now)
+    if not os.path.exists(config.store.path):
+        raise WallwatchError(f"no store at {config.store.path}: has `wallwatch run` run yet?",
+                             config.path)
+    text = " ".join(args.query)
     store = Store(config.store.path)
     try:
-        events = search(store, " ".join(args.query), since=since, until=until, limit=args.limit)
+        events = search(store, text, since=since, until=until, limit=args.limit)
+    except QueryError as exc:
+        if exc.col is not None:  # show where: the query, and a caret under the column
+            print(f"  {text}\n  {' ' * (exc.col - 1)}^", file=sys.stderr)
+        raise
     finally:
         store.close()
     out = format_json_lines(events) if args.json else format_table(events, config.timezone)
     if out:
         sys.stdout.write(out if out.endswith("\n") else out + "\n")
+    return 0
+
+
+def _config_or_none(args: argparse.Namespace) -> Config | None:
+    try:
+        return _config(args)
+    except WallwatchError:
+        if os.path.exists(args.config):
+            raise
+        return None  # no config on this machine: fall back to the shipped rules
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    paths = rule_paths(_config_or_none(args), args.paths)
+    rules, errors = load_rule_files(paths)
+    for err in errors:
+        print(err)
+    print(f"{len(rules)} rules ok, {len(errors)} error(s)", file=sys.stderr)
+    return 1 if errors else 0
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from monitor.rules.testing import find_test_files, run_tests
+
+    paths = rule_paths(_config_or_none(args), args.paths)
+    rules, errors = load_rule_files(paths)
+    for err in errors:
+        print(err)
+    results = run_tests(rules, find_test_files(paths))
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        print(f"FAIL {r.where}: {r.rule_id}: {r.name}: {r.detail}")
+    passed = len(results) - len(failed)
+    print(f"rules test: {passed} passed, {len(failed) + len(errors)} failed")
+    return 1 if failed or errors else 0
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from monitor.backtest import (
+        backtest,
+        file_events,
+        format_alert,
+        print_progress,
+        store_events,
+    )
+
+    config = _config(args)
+    rules = _load_rules_or_report(rule_paths(config, args.rules or ()))
+    if rules is None:
+        return 1
+    now = datetime.now(UTC)
+    since, until = _when(args.since, now), _when(args.until, now)
+    events = (file_events(args.files, config, args.type) if args.files
+              else store_events(config, since, until))
+    progress = print_progress if sys.stderr.isatty() else None
+    alerts = backtest(events, rules, config, since, until, progress)
+    if progress:
+        sys.stderr.write("\n")
+    for alert in alerts:
+        print(orjson.dumps(alert.to_ecs()).decode() if args.json else format_alert(alert, config))
+    print(f"{len(alerts)} alert(s)", file=sys.stderr)
+    return 0
+
+
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from monitor.store import Store
+
+    config = _config(args)
+    store = Store(config.store.path)
+    try:
+        docs = store.alerts(limit=args.limit)
+    finally:
+        store.close()
+    for doc in docs:
+        if args.json:
+            print(orjson.dumps(doc).decode())
+        else:
+            group = " ".join(f"{k}={v}" for k, v in doc["wallwatch"]["alert"]["group"].items())
+            print(f"{doc['@timestamp']}  [{doc['event']['severity_label']}] {doc['rule']['id']}"
+                  f"  {group}  count={doc['wallwatch']['alert']['count']}")
     return 0
 
 
@@ -111,9 +247,32 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("query", nargs="*", help="e.g. 'user.name:bob AND wallwatch.client:acme'")
     search.add_argument("--since", help="e.g. 24h, 7d or an ISO time")
     search.add_argument("--until", help="e.g. 1h or an ISO time")
-    search.add_argument("--limit", type=int, default=100)
+    search.add_argument("--limit", type=_positive, default=100, help="at most this many events")
     search.add_argument("--json", action="store_true", help="one ECS JSON document per line")
     search.set_defaults(func=cmd_search)
+
+    rules = sub.add_parser("rules", help="rule commands")
+    rules_sub = rules.add_subparsers(dest="rules_command", required=True)
+    check_rules = rules_sub.add_parser("check", help="validate rule files (exit 1 on errors)")
+    check_rules.add_argument("paths", nargs="*", help="files or folders (default: configured)")
+    check_rules.set_defaults(func=cmd_rules_check)
+    test_rules = rules_sub.add_parser("test", help="run every rule's sample events")
+    test_rules.add_argument("paths", nargs="*")
+    test_rules.set_defaults(func=cmd_rules_test)
+
+    bt = sub.add_parser("backtest", help="run the rules over log files or the store")
+    bt.add_argument("files", nargs="*", help="log files (default: the events in the store)")
+    bt.add_argument("--from", dest="since", help="e.g. 30d or 2026-11-01")
+    bt.add_argument("--to", dest="until", help="e.g. 1d or 2026-11-30")
+    bt.add_argument("--type", help="source type of the files when they are not configured")
+    bt.add_argument("--rules", action="append", help="rule file or folder (repeatable)")
+    bt.add_argument("--json", action="store_true", help="alerts as ECS JSON lines")
+    bt.set_defaults(func=cmd_backtest)
+
+    alerts = sub.add_parser("alerts", help="list stored alerts")
+    alerts.add_argument("--limit", type=_positive, default=100)
+    alerts.add_argument("--json", action="store_true")
+    alerts.set_defaults(func=cmd_alerts)
 
     config = sub.add_parser("config", help="config commands")
     config_sub = config.add_subparsers(dest="config_command", required=True)

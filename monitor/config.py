@@ -7,6 +7,7 @@ and the engine.
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 from collections.abc import Callable, Mapping
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.calendar import CalendarConfig, parse_calendar_config
 from monitor.durations import parse_duration
 from monitor.errors import ConfigError
 from monitor.yamlloc import YDict, YList, load_yaml
@@ -63,6 +65,9 @@ class Config:
     archived_clients: frozenset[str]
     shares: Mapping[str, str]
     staff: Mapping[str, StaffMember]
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
+    rules: tuple[str, ...] = ()  # rule files and folders
+    lateness: timedelta = timedelta(seconds=10)  # how long rules wait for late events
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -165,7 +170,7 @@ def load_config(path: str | Path, source_types: Mapping[str, SourceSpec] | None 
     store_node = _map(root, "store", {"path", "retention"})
     store_path = Path(_str(store_node, "path", "wallwatch.db"))
     store = StoreConfig(
-        path=str(store_path if store_path.is_absolute() else base / store_path),
+        path=os.path.abspath(store_path if store_path.is_absolute() else base / store_path),
         retention=_duration(store_node, "retention", timedelta(days=180)),
     )
 
@@ -182,6 +187,13 @@ def load_config(path: str | Path, source_types: Mapping[str, SourceSpec] | None 
     shares = {name: str(v) for name, v in shares_node.items()}
 
     staff = _staff(root)
+    calendar_node = root.get("calendar")
+    if calendar_node is not None and not isinstance(calendar_node, YDict):
+        raise _err(root, "calendar", "'calendar' must be a mapping")
+    calendar = parse_calendar_config(calendar_node, path, timezone=tz)
+    rules_node = _map(root, "rules", {"paths", "lateness"})
+    rule_paths = tuple(os.path.abspath(p if os.path.isabs(p) else base / p)
+                       for p in _str_list(rules_node, "paths"))
     return Config(
         path=path,
         host_name=host_name,
@@ -192,6 +204,9 @@ def load_config(path: str | Path, source_types: Mapping[str, SourceSpec] | None 
         archived_clients=frozenset(_str_list(clients, "archived")),
         shares=shares,
         staff=staff,
+        calendar=calendar,
+        rules=rule_paths,
+        lateness=_duration(rules_node, "lateness", timedelta(seconds=10)),
         raw=root,
     )
 
@@ -216,7 +231,7 @@ def _sources(root: YDict, base: Path,
         check_keys(item, {"type", "path", "name"} | set(spec.options), {"type", "path"},
                    f"source '{kind}'")
         p = Path(_str(item, "path"))
-        full = str(p if p.is_absolute() else base / p)
+        full = os.path.abspath(p if p.is_absolute() else base / p)
         name = str(item.get("name") or f"{kind}:{full}")
         if name in seen:
             raise _err(item, "name" if "name" in item else "path", f"two sources named {name!r}",

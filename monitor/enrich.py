@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 
+from monitor.calendar import BusinessCalendar
 from monitor.config import Config, StaffMember
 from monitor.event import Event
 
@@ -57,8 +58,12 @@ class Enricher:
 
     def __init__(self, config: Config,
                  off_hours: Callable[[datetime], bool] | None = None) -> None:
+        if off_hours is None:
+            off_hours = BusinessCalendar(config.calendar).off_hours
         self.patterns = [compile_client_pattern(p) for p in config.client_paths]
         self.staff: Mapping[str, StaffMember] = config.staff
+        self.archived = frozenset(c.lower() for c in config.archived_clients)
+        self.timezone = config.timezone
         self.host_name = config.host_name
         # longest root first, so a nested share wins over its parent
         self.shares = sorted(((root.rstrip("/"), name) for name, root in config.shares.items()),
@@ -107,4 +112,10 @@ class Enricher:
             changes["host_name"] = self.host_name
         if self.off_hours is not None and ev.off_hours is None:
             changes["off_hours"] = self.off_hours(ev.timestamp)
+        if client is not None and ev.archived is None:
+            changes["archived"] = client.lower() in self.archived
+        member = self.staff.get(normalise_user(ev.user_name)) if ev.user_name else None
+        if member is not None and member.left is not None and ev.departed is None:
+            # `left` is the last working day, in the firm's timezone
+            changes["departed"] = ev.timestamp.astimezone(self.timezone).date() > member.left
         return replace(ev, **changes) if changes else ev  # type: ignore[arg-type]

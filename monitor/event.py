@@ -45,6 +45,8 @@ FIELDS: dict[str, str] = {
     "wallwatch.off_hours": "off_hours",
     "wallwatch.share": "share",
     "wallwatch.count": "count",
+    "wallwatch.departed": "departed",
+    "wallwatch.archived": "archived",
 }
 
 # public names computed from other fields
@@ -84,6 +86,8 @@ class Event:
     off_hours: bool | None = None
     share: str | None = None
     count: int = 1
+    departed: bool | None = None  # the user had left the firm by then (config `left:`)
+    archived: bool | None = None  # the client is archived / offboarded
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def get(self, name: str) -> Any:
@@ -221,3 +225,23 @@ class Alert:
         for name, value in self.extra.items():
             _put(doc, name, value)
         return doc
+
+
+def event_to_json(ev: Event) -> dict[str, Any]:
+    """A plain dict of an Event's attributes (time in µs), for state snapshots."""
+    out: dict[str, Any] = {}
+    for name in Event.__dataclass_fields__:
+        value = getattr(ev, name)
+        if name == "timestamp":
+            value = ts_to_us(value)
+        elif name == "extra":
+            value = dict(value)
+        if value is not None:
+            out[name] = value
+    return out
+
+
+def event_from_json(data: dict[str, Any]) -> Event:
+    values = dict(data)
+    values["timestamp"] = us_to_ts(int(values["timestamp"]))
+    return Event(**values)

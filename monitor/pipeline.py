@@ -33,8 +33,17 @@ from watchdog.observers import Observer
 from monitor.config import Config, SourceConfig
 from monitor.enrich import Enricher
 from monitor.event import Event
+from monitor.rules.consumer import RuleConsumer
+from monitor.rules.model import Rule
 from monitor.sources import SOURCES
-from monitor.sources.base import LineParser, ParseOutput, ParserContext, SourceType
+from monitor.sources.base import (
+    LineParser,
+    ParseOutput,
+    ParserContext,
+    Runner,
+    RunnerContext,
+    SourceType,
+)
 from monitor.sources.tail import MAX_LINE, Line, Tailer
 from monitor.store import Store
 
@@ -48,6 +57,8 @@ RETRY_SECONDS = 5.0
 def make_parser(cfg: SourceConfig, config: Config, stype: SourceType | None = None,
                 now: Callable[[], datetime] | None = None) -> LineParser:
     stype = stype or SOURCES[cfg.type]
+    if stype.make_parser is None:
+        raise ValueError(f"source type {cfg.type} does not read log lines")
     ctx = ParserContext(source=cfg.name, path=cfg.path, timezone=config.timezone,
                         options=cfg.options, now=now or (lambda: datetime.now(UTC)))
     return stype.make_parser(ctx)
@@ -192,27 +203,39 @@ class _Waker(FileSystemEventHandler):
 @dataclass
 class Daemon:
     config: Config
+    rules: list[Rule] = field(default_factory=list)
     runners: list[SourceRunner] = field(default_factory=list)
     stop_flag: threading.Event = field(default_factory=threading.Event)
 
     def start(self) -> None:
         Store(self.config.store.path).close()  # create the schema before threads race for it
+        self.consumer = RuleConsumer(self.config.store.path, self.rules, self.config.lateness,
+                                     self.stop_flag)
         enricher = Enricher(self.config)
+        tailed = [cfg for cfg in self.config.sources if SOURCES[cfg.type].make_parser]
         self.runners = [SourceRunner(cfg, self.config, enricher, self.stop_flag)
-                        for cfg in self.config.sources]
+                        for cfg in tailed]
+        self.wake = threading.Event()
+        self.others: list[Runner] = []
+        for cfg in self.config.sources:
+            make_runner = SOURCES[cfg.type].make_runner
+            if make_runner is not None:
+                self.others.append(make_runner(RunnerContext(
+                    self.config, cfg, self.config.store.path, enricher, self.stop_flag,
+                    self.wake)))
         self.observer = Observer()
         waker = _Waker(self.runners)
-        for directory in sorted({str(Path(cfg.path).parent) for cfg in self.config.sources}):
+        for directory in sorted({str(Path(cfg.path).parent) for cfg in tailed}):
             if os.path.isdir(directory):
                 # only what changes a log; our own opens and reads must not wake us
                 self.observer.schedule(waker, directory, recursive=False, event_filter=[
                     FileModifiedEvent, FileCreatedEvent, FileDeletedEvent, FileMovedEvent,
                     FileClosedEvent])
         self.observer.start()
-        for runner in self.runners:
+        for runner in [*self.runners, *self.others, self.consumer]:
             runner.start()
-        log.info("wallwatch started: %d source(s), store %s", len(self.runners),
-                 self.config.store.path)
+        log.info("wallwatch started: %d source(s), %d rule(s), store %s",
+                 len(self.runners) + len(self.others), len(self.rules), self.config.store.path)
 
     def prune(self) -> int:
         store = Store(self.config.store.path)
@@ -227,14 +250,20 @@ class Daemon:
 
     def stop(self, timeout: float = 8.0) -> None:
         self.stop_flag.set()
+        self.wake.set()
+        self.consumer.wake.set()
         for runner in self.runners:
             runner.wake.set()
         deadline = time.monotonic() + timeout
-        for runner in self.runners:
-            runner.join(max(0.1, deadline - time.monotonic()))
+        for thread in [*self.runners, *self.others, self.consumer]:
+            thread.join(max(0.1, deadline - time.monotonic()))
         self.observer.stop()
         self.observer.join(2)
         log.info("wallwatch stopped; positions saved")
 
     def alive(self) -> bool:
-        return all(r.is_alive() for r in self.runners)
+        return all(r.is_alive() for r in [*self.runners, *self.others, self.consumer])
+
+    def reload_rules(self, rules: list[Rule]) -> None:
+        self.rules = rules
+        self.consumer.swap_rules(rules)

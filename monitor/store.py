@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS events (
     file_mode TEXT, file_owner TEXT, file_group TEXT, file_type TEXT,
     log_file TEXT, log_offset INTEGER,
     client TEXT COLLATE NOCASE, assigned INTEGER, off_hours INTEGER, share TEXT,
-    count INTEGER NOT NULL DEFAULT 1,
+    count INTEGER NOT NULL DEFAULT 1, departed INTEGER, archived INTEGER,
     extra BLOB
 );
 CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
@@ -76,6 +76,7 @@ _COLUMNS = (
     "dataset", "kind", "category", "type", "action", "outcome", "user_name", "source_ip",
     "source_port", "host_name", "file_mode", "file_owner", "file_group", "file_type",
     "log_file", "log_offset", "client", "assigned", "off_hours", "share", "count",
+    "departed", "archived",
 )
 _INSERT_EVENT = (
     "INSERT OR IGNORE INTO events (id, ts, path_id, target_id, extra, "
@@ -144,25 +145,34 @@ class Store:
         return (bytes.fromhex(ev.id), ts_to_us(ev.timestamp), self._string_id(ev.file_path),
                 self._string_id(ev.file_target_path), extra, *values)
 
-    def _transaction(self) -> _Transaction:
+    def transaction(self) -> _Transaction:
+        """`with store.transaction():` — everything inside commits together or not at all.
+        For sources that keep more state than a position (the filesystem watcher)."""
         return _Transaction(self)
 
     def commit_source_batch(self, source: str, events: Sequence[Event],
                             dead: Sequence[DeadLetter], state: dict[str, Any]) -> int:
         """Store a source's events and bad lines together with its read position."""
-        with self._transaction():
-            rows = [self._event_row(e) for e in events]  # may insert strings: count after
-            before = self.db.total_changes
-            self.db.executemany(_INSERT_EVENT, rows)
-            stored = self.db.total_changes - before
-            self._insert_dead(dead)
-            self.db.execute(
-                "INSERT INTO source_state(name, state) VALUES (?, ?)"
-                " ON CONFLICT(name) DO UPDATE SET state=excluded.state",
-                (source, orjson.dumps(state)))
+        with self.transaction():
+            stored = self.insert_events(events)
+            self.insert_dead(dead)
+            self.set_source_state(source, state)
         return stored
 
-    def _insert_dead(self, dead: Iterable[DeadLetter]) -> None:
+    def insert_events(self, events: Sequence[Event]) -> int:
+        """Within a transaction: store events (ones already there are skipped); how many new."""
+        rows = [self._event_row(e) for e in events]  # may insert strings: count after
+        before = self.db.total_changes
+        self.db.executemany(_INSERT_EVENT, rows)
+        return self.db.total_changes - before
+
+    def set_source_state(self, source: str, state: dict[str, Any]) -> None:
+        self.db.execute(
+            "INSERT INTO source_state(name, state) VALUES (?, ?)"
+            " ON CONFLICT(name) DO UPDATE SET state=excluded.state",
+            (source, orjson.dumps(state)))
+
+    def insert_dead(self, dead: Iterable[DeadLetter]) -> None:
         now = ts_to_us(datetime.now().astimezone())
         self.db.executemany(
             "INSERT OR IGNORE INTO dead_letters (id, received, source, file, offset, reason,"
@@ -173,7 +183,7 @@ class Store:
     def commit_consumer(self, name: str, position: int, state: bytes | None,
                         alerts: Sequence[Alert] = ()) -> int:
         """Store a consumer's output (alerts) with its cursor and state snapshot."""
-        with self._transaction():
+        with self.transaction():
             before = self.db.total_changes
             self.db.executemany(
                 "INSERT OR IGNORE INTO alerts (id, ts, rule_id, severity, user_name, client, doc)"
@@ -232,7 +242,7 @@ class Store:
     def prune(self, before: datetime) -> int:
         """Delete events (and their orphaned strings) older than `before`."""
         cutoff = ts_to_us(before)
-        with self._transaction():
+        with self.transaction():
             removed = self.db.execute("DELETE FROM events WHERE ts < ?", (cutoff,)).rowcount
             self.db.execute("DELETE FROM alerts WHERE ts < ?", (cutoff,))
             self.db.execute("DELETE FROM dead_letters WHERE received < ?", (cutoff,))
@@ -265,7 +275,7 @@ def row_to_event(row: Sequence[Any]) -> Event:
     """Rebuild an Event from a row of EVENT_SELECT."""
     _seq, raw_id, ts, path, target, extra = row[:6]
     values = dict(zip(_COLUMNS, row[6:], strict=True))
-    for flag in ("assigned", "off_hours"):
+    for flag in ("assigned", "off_hours", "departed", "archived"):
         if values[flag] is not None:
             values[flag] = bool(values[flag])
     return Event(

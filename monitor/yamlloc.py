@@ -75,7 +75,7 @@ class _Builder:
             return out
         try:
             return self.loader.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:
+        except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date like 2027-02-30
             raise self.fail(f"bad value: {exc}", node) from None
 
     def _mapping(self, node: yaml.MappingNode) -> YDict:

@@ -71,3 +71,21 @@ def test_rename_out_of_a_client_folder_still_names_the_client(tmp_path: Path) ->
     ev = e(make_event(1, client=None, assigned=None, file_path="/tmp/x",
                       file_target_path="/srv/share/clients/acme/x"))
     assert ev.client == "acme"
+
+
+def test_departed_staff_and_archived_clients_are_marked(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+    path = tmp_path / "w.yaml"
+    path.write_text(CONFIG.replace("  alice: [acme]", "  alice: {clients: [acme], left: 2026-06-30}")
+                    .replace('"/srv/archive/*/{client}/**"]', '"/srv/archive/*/{client}/**"]\n'
+                             "  archived: [oldco]"))
+    e = Enricher(load_config(path))
+    # 2026-06-30 23:30 in Shanghai is still her last day; 16:30 UTC is 00:30 on 1 July there
+    last_day = datetime(2026, 6, 30, 15, 30, tzinfo=UTC)
+    after = datetime(2026, 6, 30, 16, 30, tzinfo=UTC)
+    assert e(make_event(1, timestamp=last_day, assigned=None)).departed is False
+    assert e(make_event(1, timestamp=after, assigned=None)).departed is True
+    assert e(make_event(1, user_name="carol", assigned=None)).departed is None
+    ev = e(make_event(1, client=None, file_path="/srv/share/clients/oldco/a.pdf"))
+    assert ev.archived is True
+    assert e(make_event(1, client=None)).archived is False

@@ -54,10 +54,34 @@ class LineParser(Protocol):
     def restore(self, state: Any) -> None: ...
 
 
+class Runner(Protocol):
+    """A source that is not a tailed log file (e.g. the filesystem watcher) runs as
+    its own thread; the daemon starts it, sets `stop` to end it, and reads `stats`."""
+
+    def start(self) -> None: ...
+
+    def join(self, timeout: float | None = None) -> None: ...
+
+    def is_alive(self) -> bool: ...
+
+
+@dataclass
+class RunnerContext:
+    """What a non-tailing source runner gets from the daemon."""
+
+    config: Any  # monitor.config.Config
+    source: Any  # monitor.config.SourceConfig
+    store_path: str
+    enrich: Callable[[Event], Event]
+    stop: Any  # threading.Event: set when the daemon stops
+    wake: Any  # threading.Event: set on stop so a waiting runner wakes at once
+
+
 @dataclass(frozen=True)
 class SourceType:
     name: str
     options: frozenset[str]  # keys a config entry of this type may use besides type/path/name
-    make_parser: Callable[[ParserContext], LineParser]
+    make_parser: Callable[[ParserContext], LineParser] | None = None  # tailed log sources
     # returns what is wrong with a config entry's options, or None
     check_options: Callable[[Mapping[str, Any]], str | None] = lambda options: None
+    make_runner: Callable[[RunnerContext], Runner] | None = None  # sources that are not logs

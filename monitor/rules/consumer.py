@@ -1,0 +1,100 @@
+"""The rule engine as a consumer of the store.
+
+It reads events after its cursor, evaluates them, and commits the alerts, the
+new cursor and the engine's snapshot in one transaction. After a crash it
+reloads the snapshot and replays the events after it: the same alerts come out
+with the same ids, and the store keeps each once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+
+from monitor.rules.engine import RuleEngine
+from monitor.rules.model import Rule
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+CURSOR = "rules"
+BATCH = 2_000
+POLL_SECONDS = 0.25
+RETRY_SECONDS = 5.0
+
+
+class RuleConsumer(threading.Thread):
+    def __init__(self, store_path: str, rules: Sequence[Rule], lateness: timedelta,
+                 stop: threading.Event) -> None:
+        super().__init__(name="rules", daemon=True)
+        self.store_path = store_path
+        self.rules = list(rules)
+        self.lateness = lateness
+        self.stop_flag = stop
+        self.wake = threading.Event()
+        self._pending: list[Rule] | None = None
+        self._lock = threading.Lock()
+        self.engine: RuleEngine | None = None
+        self.position = 0
+        self.error: str | None = None
+
+    def swap_rules(self, rules: Sequence[Rule]) -> None:
+        """Use a new (already validated) rule set from the next batch on."""
+        with self._lock:
+            self._pending = list(rules)
+        self.wake.set()
+
+    def run(self) -> None:
+        store = Store(self.store_path)
+        try:
+            self._loop(store)
+        finally:
+            store.close()
+
+    def _load(self, store: Store) -> RuleEngine:
+        self.position, state = store.cursor(CURSOR)
+        engine = RuleEngine(self.rules, self.lateness)
+        engine.restore(state)
+        return engine
+
+    def _loop(self, store: Store) -> None:
+        engine = self.engine = self._load(store)
+        quiet_since = time.monotonic()
+        while not self.stop_flag.is_set():
+            with self._lock:
+                pending, self._pending = self._pending, None
+            if pending is not None:
+                self.rules = pending
+                engine = self.engine = engine.with_rules(pending)
+                log.info("rules: now %d rules", len(engine.rules))
+            batch = store.events_after(self.position, BATCH)
+            alerts = []
+            for _, ev in batch:
+                alerts.extend(engine.process(ev))
+            position = batch[-1][0] if batch else self.position
+            now = time.monotonic()
+            if batch:
+                quiet_since = now
+            elif engine.buffer and now - quiet_since >= self.lateness.total_seconds():
+                alerts.extend(engine.flush())  # the log went quiet: nothing later is coming
+            if batch or alerts or pending is not None:
+                try:
+                    store.commit_consumer(CURSOR, position, engine.snapshot(), alerts)
+                except Exception as exc:  # disk full, locked: redo from the saved cursor
+                    self.error = f"cannot store alerts: {exc}"
+                    log.error("rules: %s; will replay from the saved cursor", self.error)
+                    self.stop_flag.wait(RETRY_SECONDS)
+                    engine = self.engine = self._load(store)
+                    continue
+                self.error = None
+                self.position = position
+                for alert in alerts:
+                    log.warning("ALERT [%s] %s: %s user=%s client=%s count=%d id=%s",
+                                alert.severity, alert.rule_id, alert.rule_name, alert.user_name,
+                                alert.client, alert.count, alert.id)
+            if len(batch) < BATCH:
+                self.wake.wait(POLL_SECONDS)
+                self.wake.clear()

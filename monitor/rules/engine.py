@@ -1,0 +1,179 @@
+"""The rule engine: rules are immutable, all state lives here.
+
+Time is event time. Events pass through a small reorder buffer: an event is
+evaluated once the newest event time seen is `lateness` past it, in (time, id)
+order, so the order of evaluation does not depend on how sources interleave
+their writes — a backtest over the same events gives the same alerts as the live
+run. An event later than that is still evaluated (at once) and counted as late;
+nothing is dropped.
+
+The whole state (the buffer, every rule's windows / sets / partial sequences,
+throttles) is one snapshot, stored by the consumer with its cursor and its
+alerts in one transaction. Alert ids are rule + group + window start, so a
+replay from the last snapshot stores the same alerts again — as no-ops.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import orjson
+
+from monitor.event import Alert, Event, event_from_json, event_to_json, ts_to_us, us_to_ts
+from monitor.rules.kinds import Draft, KindState, new_state
+from monitor.rules.kinds.base import group_of
+from monitor.rules.model import Rule
+
+SNAPSHOT_VERSION = 1
+EXPIRE_EVERY = 5_000  # evaluated events between sweeps of idle window keys
+
+
+def rule_fingerprint(rule: Rule) -> str:
+    """What a rule's state depends on: same fingerprint, state carries over a reload."""
+    return f"{rule.kind}|{rule.when.source}|{rule.params!r}|{rule.throttle!r}"
+
+
+@dataclass
+class EngineStats:
+    evaluated: int = 0
+    late: int = 0
+    matches: dict[str, int] = field(default_factory=dict)
+    alerts: dict[str, int] = field(default_factory=dict)
+    suppressed: dict[str, int] = field(default_factory=dict)
+
+
+class RuleEngine:
+    def __init__(self, rules: Iterable[Rule], lateness: timedelta = timedelta(seconds=10)) -> None:
+        self.rules = [r for r in rules if r.enabled]
+        self.lateness_us = int(lateness.total_seconds() * 1_000_000)
+        self.states: dict[str, KindState[Any]] = {r.id: new_state(r) for r in self.rules}
+        self.throttles: dict[str, dict[tuple[str, ...], int]] = {r.id: {} for r in self.rules}
+        self.buffer: list[tuple[int, str, int, Event]] = []
+        self._tie = itertools.count()
+        self.max_ts: int | None = None
+        self.released: int | None = None  # event time up to which evaluation has happened
+        self.stats = EngineStats()
+
+    # -- feeding -----------------------------------------------------------
+    def process(self, ev: Event) -> list[Alert]:
+        ts = ts_to_us(ev.timestamp)
+        if self.released is not None and ts < self.released:
+            self.stats.late += 1
+            return self._evaluate(ev, ts)
+        heapq.heappush(self.buffer, (ts, ev.id, next(self._tie), ev))
+        self.max_ts = ts if self.max_ts is None else max(self.max_ts, ts)
+        return self._release(self.max_ts - self.lateness_us)
+
+    def flush(self) -> list[Alert]:
+        """Evaluate everything buffered (end of a backtest, or the log has gone quiet)."""
+        if self.max_ts is None:
+            return []
+        return self._release(self.max_ts)
+
+    def _release(self, upto: int) -> list[Alert]:
+        alerts: list[Alert] = []
+        while self.buffer and self.buffer[0][0] <= upto:
+            ts, _, _, ev = heapq.heappop(self.buffer)
+            self.released = ts if self.released is None else max(self.released, ts)
+            alerts.extend(self._evaluate(ev, ts))
+        return alerts
+
+    def _evaluate(self, ev: Event, ts: int) -> list[Alert]:
+        stats = self.stats
+        stats.evaluated += 1
+        if stats.evaluated % EXPIRE_EVERY == 0 and self.released is not None:
+            self.expire(self.released)
+        alerts = []
+        for rule in self.rules:
+            if not rule.when.test(ev):
+                continue
+            stats.matches[rule.id] = stats.matches.get(rule.id, 0) + 1
+            draft = self.states[rule.id].on_event(ev, ts)
+            if draft is not None:
+                alert = self._alert(rule, draft, ts)
+                if alert is not None:
+                    alerts.append(alert)
+        return alerts
+
+    def _alert(self, rule: Rule, draft: Draft, ts: int) -> Alert | None:
+        if rule.throttle is not None:
+            key = group_of(rule.throttle.by, draft.event) or ()
+            throttles = self.throttles[rule.id]
+            until = throttles.get(key)
+            if until is not None and ts < until:
+                self.stats.suppressed[rule.id] = self.stats.suppressed.get(rule.id, 0) + 1
+                return None
+            throttles[key] = ts + int(rule.throttle.duration.total_seconds() * 1_000_000)
+        self.stats.alerts[rule.id] = self.stats.alerts.get(rule.id, 0) + 1
+        ev = draft.event
+        window_start = us_to_ts(draft.window_start_us)
+        extra: dict[str, Any] = {}
+        if rule.references:
+            extra["rule.reference"] = list(rule.references)
+        if rule.falsepositives:
+            extra["wallwatch.alert.falsepositives"] = list(rule.falsepositives)
+        return Alert(
+            id=Alert.make_id(rule.id, draft.group, window_start), timestamp=ev.timestamp,
+            rule_id=rule.id, rule_name=rule.title, severity=rule.severity, group=draft.group,
+            window_start=window_start, event_ids=draft.event_ids, count=draft.count,
+            ruleset=rule.ruleset, tags=rule.tags, description=rule.description,
+            user_name=ev.user_name, client=ev.client, host_name=ev.host_name,
+            file_path=ev.file_path, source_ip=ev.source_ip, extra=extra)
+
+    # -- memory --------------------------------------------------------------
+    def expire(self, watermark_us: int) -> None:
+        for state in self.states.values():
+            state.expire(watermark_us)
+        for throttles in self.throttles.values():
+            for key in [k for k, until in throttles.items() if until < watermark_us]:
+                del throttles[key]
+
+    def state_size(self) -> int:
+        """Live keys: window groups, seen values, throttles and buffered events."""
+        return (sum(s.size() for s in self.states.values())
+                + sum(len(t) for t in self.throttles.values()) + len(self.buffer))
+
+    # -- snapshots -----------------------------------------------------------
+    def snapshot(self) -> bytes:
+        by_id = {r.id: r for r in self.rules}
+        return orjson.dumps({
+            "v": SNAPSHOT_VERSION,
+            "max_ts": self.max_ts,
+            "released": self.released,
+            "buffer": [event_to_json(ev) for _, _, _, ev in sorted(self.buffer)],
+            "rules": {rid: {"def": rule_fingerprint(by_id[rid]), "state": st.snapshot(),
+                            "throttle": [[list(k), v] for k, v in self.throttles[rid].items()]}
+                      for rid, st in self.states.items()},
+        })
+
+    def restore(self, blob: bytes | None) -> None:
+        """Take back a snapshot. Rules whose definition changed start afresh."""
+        if not blob:
+            return
+        data = orjson.loads(blob)
+        if data.get("v") != SNAPSHOT_VERSION:
+            return
+        self.max_ts, self.released = data.get("max_ts"), data.get("released")
+        self.buffer = []
+        for item in data.get("buffer", []):
+            ev = event_from_json(item)
+            heapq.heappush(self.buffer, (ts_to_us(ev.timestamp), ev.id, next(self._tie), ev))
+        by_id = {r.id: r for r in self.rules}
+        for rid, saved in data.get("rules", {}).items():
+            rule = by_id.get(rid)
+            if rule is None or saved.get("def") != rule_fingerprint(rule):
+                continue
+            self.states[rid].restore(saved.get("state"))
+            self.throttles[rid] = {tuple(k): int(v) for k, v in saved.get("throttle", [])}
+
+    def with_rules(self, rules: Iterable[Rule]) -> RuleEngine:
+        """A new engine for a reloaded rule set, keeping the state of unchanged rules."""
+        engine = RuleEngine(rules, timedelta(microseconds=self.lateness_us))
+        engine.restore(self.snapshot())
+        engine.stats = self.stats
+        return engine

@@ -1,0 +1,88 @@
+"""Rules as small immutable dataclasses. They hold no runtime state: windows,
+first-seen sets, partial sequences and throttles live in the engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from monitor.event import Event
+
+Predicate = Callable[[Event], bool]
+KINDS = ("match", "threshold", "distinct", "sequence", "new_value")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A compiled `when:` block: `test(event)` decides, `fields` are the fields it reads
+    (the engine indexes rules by them), `source` is the YAML it came from."""
+
+    test: Predicate = field(compare=False, repr=False)
+    fields: frozenset[str]
+    source: str  # canonical text of the condition, so equal rules compare equal
+
+
+@dataclass(frozen=True)
+class Throttle:
+    by: tuple[str, ...]
+    duration: timedelta
+
+
+@dataclass(frozen=True)
+class Threshold:
+    window: timedelta
+    count: int
+    group_by: tuple[str, ...]
+    sum_field: str | None = None  # sum this numeric field instead of counting events
+
+
+@dataclass(frozen=True)
+class Distinct:
+    window: timedelta
+    field: str
+    count: int
+    group_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Step:
+    when: Condition
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Sequence:
+    window: timedelta
+    steps: tuple[Step, ...]
+    group_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NewValue:
+    fields: tuple[str, ...]
+    learn: timedelta
+    group_by: tuple[str, ...] = ()
+
+
+KindParams = Threshold | Distinct | Sequence | NewValue | None
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    kind: str
+    when: Condition
+    params: KindParams = None
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    throttle: Throttle | None = None
+    enabled: bool = True
+    ruleset: str = "wallwatch"
+    path: str = field(default="", compare=False)  # where it was written, not what it is
+    line: int = field(default=0, compare=False)
+    references: tuple[str, ...] = ()
+    falsepositives: tuple[str, ...] = ()
