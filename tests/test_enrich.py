@@ -76,7 +76,8 @@ def test_rename_out_of_a_client_folder_still_names_the_client(tmp_path: Path) ->
 def test_departed_staff_and_archived_clients_are_marked(tmp_path: Path) -> None:
     from datetime import UTC, datetime
     path = tmp_path / "w.yaml"
-    path.write_text(CONFIG.replace("  alice: [acme]", "  alice: {clients: [acme], left: 2026-06-30}")
+    left = "  alice: {clients: [acme], left: 2026-06-30}"
+    path.write_text(CONFIG.replace("  alice: [acme]", left)
                     .replace('"/srv/archive/*/{client}/**"]', '"/srv/archive/*/{client}/**"]\n'
                              "  archived: [oldco]"))
     e = Enricher(load_config(path))
