@@ -151,7 +151,7 @@ class SourceRunner(threading.Thread):
             if lines:
                 last_data, held = now, True
             elif held and now - last_data >= IDLE_FLUSH_SECONDS:
-                parser.flush(out)
+                parser.flush(out)  # the file went quiet: release what the parser holds
                 held = False
             stored = not (lines or out.events or out.dead) or self._commit(
                 store, tailer, parser, lines, out)

@@ -13,6 +13,7 @@ One Store object is one connection; give each thread its own.
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -140,7 +141,7 @@ class Store:
         return sid
 
     def _event_row(self, ev: Event) -> tuple[Any, ...]:
-        extra = orjson.dumps(dict(ev.extra)) if ev.extra else None
+        extra = dumps(dict(ev.extra)) if ev.extra else None
         values = [getattr(ev, c) for c in _COLUMNS]
         return (bytes.fromhex(ev.id), ts_to_us(ev.timestamp), self._string_id(ev.file_path),
                 self._string_id(ev.file_target_path), extra, *values)
@@ -170,7 +171,7 @@ class Store:
         self.db.execute(
             "INSERT INTO source_state(name, state) VALUES (?, ?)"
             " ON CONFLICT(name) DO UPDATE SET state=excluded.state",
-            (source, orjson.dumps(state)))
+            (source, dumps(state)))
 
     def insert_dead(self, dead: Iterable[DeadLetter]) -> None:
         now = ts_to_us(datetime.now().astimezone())
@@ -269,6 +270,15 @@ class _Transaction:
         else:
             self.store.db.execute("ROLLBACK")
             self.store._string_ids.clear()  # ids handed out in this transaction are gone
+
+
+def dumps(value: Any) -> bytes:
+    """JSON bytes; orjson refuses integers beyond 64 bits (a garbled log line can
+    carry one), so those documents take the slow path instead of failing the batch."""
+    try:
+        return orjson.dumps(value)
+    except TypeError:  # orjson.JSONEncodeError is a TypeError
+        return json.dumps(value, default=str, ensure_ascii=False).encode()
 
 
 def row_to_event(row: Sequence[Any]) -> Event:

@@ -89,3 +89,12 @@ def test_chinese_substring_finds_the_path_through_the_trigram_index(tmp_path: Pa
         "SELECT text FROM strings WHERE id IN (SELECT rowid FROM strings_fts"
         " WHERE strings_fts MATCH ?)", ['"发票汇"']))
     assert rows == [(ev.file_path,)]
+
+
+def test_a_huge_integer_from_a_garbled_line_does_not_block_the_batch(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    ev = make_event(1, extra={"process.pid": 10**30})
+    store.commit_source_batch("s", [ev], [], {"pending": 10**40})
+    [(_, back)] = store.events_after(0)
+    assert back.extra["process.pid"] == 10**30  # read back as a float: near enough for garbage
+    assert store.source_state("s") == {"pending": 10**40}

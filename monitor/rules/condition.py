@@ -18,13 +18,14 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import operator
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from monitor.errors import RuleError
 from monitor.event import DERIVED_FIELDS, FIELDS, Event
-from monitor.rules.model import Condition, Predicate
+from monitor.rules.model import INDEX_FIELDS, Condition, Predicate
 from monitor.yamlloc import YDict, YList
 
 MODIFIERS = frozenset({"startswith", "endswith", "contains", "re", "cidr", "gt", "gte", "lt",
@@ -75,10 +76,7 @@ class _Compiler:
         if isinstance(node, YDict):
             if not node:
                 raise self.fail(parent, key, "empty condition")
-            tests = [self.entry(node, k) for k in node]
-            if len(tests) == 1:
-                return tests[0]
-            return lambda ev: all(t(ev) for t in tests)
+            return _all_of([self.entry(node, k) for k in node])
         raise self.fail(parent, key, "a condition must be a mapping of field: value",
                         "e.g. {event.category: file}")
 
@@ -99,11 +97,9 @@ class _Compiler:
             inner = self.block(node[key], node, key)
             return lambda ev: not inner(ev)
         if key == "any":
-            tests = self.group(node, key)
-            return lambda ev: any(t(ev) for t in tests)
+            return _any_of(self.group(node, key))
         if key == "all":
-            tests = self.group(node, key)
-            return lambda ev: all(t(ev) for t in tests)
+            return _all_of(self.group(node, key))
         name, *mods = key.split("|")
         problem = field_problem(name)
         if problem:
@@ -146,21 +142,84 @@ class _Compiler:
         op = ops[0] if ops else "eq"
         try:
             match = _value_test(op, values, cased)
+            match_each = [_value_test(op, [v], cased) for v in values] if want_all else []
         except ValueError as exc:
             raise self.fail(node, key, str(exc)) from None
+        get = getter(name)
         if op == "exists":
-            return lambda ev: match(ev.get(name))
-        combine = all if want_all else any
+            return lambda ev: match(get(ev))
+        if want_all:
+            def test_all(ev: Event) -> bool:
+                value = get(ev)
+                if value is None:
+                    return False
+                items = value if isinstance(value, list) else [value]
+                return any(all(m(item) for m in match_each) for item in items)
+            return test_all
 
-        def test(ev: Event) -> bool:
-            value = ev.get(name)
+        if op == "eq" and not cased and all(type(v) is str for v in values):
+            wanted = frozenset(str(v).casefold() for v in values)
+
+            def test_text(ev: Event) -> bool:  # the hottest path: a string among strings
+                value = get(ev)
+                if type(value) is str:
+                    return value.casefold() in wanted
+                if value is None:
+                    return False
+                if isinstance(value, list):
+                    return any(match(item) for item in value)
+                return match(value)
+            return test_text
+
+        def test(ev: Event) -> bool:  # the hot path: one lookup, one comparison
+            value = get(ev)
             if value is None:
                 return False
-            items = value if isinstance(value, list) else [value]
-            return any(combine(m(item) for m in match_each) for item in items)
-
-        match_each = [_value_test(op, [v], cased) for v in values] if want_all else [match]
+            if isinstance(value, list):
+                return any(match(item) for item in value)
+            return match(value)
         return test
+
+
+def getter(name: str) -> Callable[[Event], Any]:
+    """The fastest way to read a public field off an Event."""
+    attr = FIELDS.get(name)
+    if attr is not None:
+        return operator.attrgetter(attr)
+    if name in DERIVED_FIELDS:
+        return lambda ev: ev.get(name)
+    return lambda ev: ev.extra.get(name)
+
+
+def _all_of(tests: list[Predicate]) -> Predicate:
+    if len(tests) == 1:
+        return tests[0]
+    if len(tests) == 2:
+        a, b = tests
+        return lambda ev: a(ev) and b(ev)
+    if len(tests) == 3:
+        a, b, c = tests
+        return lambda ev: a(ev) and b(ev) and c(ev)
+
+    def every(ev: Event) -> bool:
+        for t in tests:
+            if not t(ev):
+                return False
+        return True
+    return every
+
+
+def _any_of(tests: list[Predicate]) -> Predicate:
+    if len(tests) == 2:
+        a, b = tests
+        return lambda ev: a(ev) or b(ev)
+
+    def some(ev: Event) -> bool:
+        for t in tests:
+            if t(ev):
+                return True
+        return False
+    return some
 
 
 def _text(value: Any) -> str:
@@ -219,7 +278,11 @@ def _value_test(op: str, values: list[Any], cased: bool) -> Callable[[Any], bool
     texts = [fold(_text(v)) for v in values]
     if op == "eq":
         wanted = frozenset(texts)
-        return lambda v: not isinstance(v, bool) and fold(_text(v)) in wanted
+        if cased:
+            return lambda v: (v in wanted if type(v) is str
+                              else not isinstance(v, bool) and _text(v) in wanted)
+        return lambda v: (v.casefold() in wanted if type(v) is str
+                          else not isinstance(v, bool) and _text(v).casefold() in wanted)
     method = {"startswith": str.startswith, "endswith": str.endswith,
               "contains": str.__contains__}[op]
     return lambda v: any(method(fold(_text(v)), t) for t in texts)
@@ -229,7 +292,14 @@ def compile_condition(node: Any, parent: YDict | YList, key: Any, path: str,
                       lists: Lists) -> Condition:
     compiler = _Compiler(path, lists)
     test = compiler.block(node, parent, key)
-    return Condition(test, frozenset(compiler.fields), _canonical(node))
+    requires = []
+    if isinstance(node, YDict):
+        for name in INDEX_FIELDS:
+            if name in node:  # plain equality (a key with modifiers is spelled differently)
+                values = compiler.values(node, name)
+                if all(isinstance(v, str) for v in values):
+                    requires.append((name, frozenset(str(v).casefold() for v in values)))
+    return Condition(test, frozenset(compiler.fields), _canonical(node), tuple(requires))
 
 
 def _canonical(node: Any) -> str:

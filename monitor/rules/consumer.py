@@ -76,11 +76,13 @@ class RuleConsumer(threading.Thread):
                 alerts.extend(engine.process(ev))
             position = batch[-1][0] if batch else self.position
             now = time.monotonic()
+            flushed = False
             if batch:
                 quiet_since = now
             elif engine.buffer and now - quiet_since >= self.lateness.total_seconds():
                 alerts.extend(engine.flush())  # the log went quiet: nothing later is coming
-            if batch or alerts or pending is not None:
+                flushed = True
+            if batch or alerts or flushed or pending is not None:
                 try:
                     store.commit_consumer(CURSOR, position, engine.snapshot(), alerts)
                 except Exception as exc:  # disk full, locked: redo from the saved cursor

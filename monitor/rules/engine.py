@@ -15,6 +15,7 @@ replay from the last snapshot stores the same alerts again — as no-ops.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 from collections.abc import Iterable
@@ -27,15 +28,35 @@ import orjson
 from monitor.event import Alert, Event, event_from_json, event_to_json, ts_to_us, us_to_ts
 from monitor.rules.kinds import Draft, KindState, new_state
 from monitor.rules.kinds.base import group_of
-from monitor.rules.model import Rule
+from monitor.rules.model import INDEX_FIELDS, Condition, Rule
 
 SNAPSHOT_VERSION = 1
-EXPIRE_EVERY = 5_000  # evaluated events between sweeps of idle window keys
+# Idle window keys are swept each time event time advances this much. On event
+# time, not on a count of events: a restarted engine must sweep at the same
+# moments as an uninterrupted one, or a late event could see different state.
+EXPIRE_EVERY_US = 60_000_000
+
+
+def _canonical(value: Any) -> str:
+    """A text that is the same in every process (repr of a frozenset is not: string
+    hashing is randomised per process, and the order of a set's items with it)."""
+    if isinstance(value, Condition):
+        return value.source
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        inner = ",".join(f"{f.name}={_canonical(getattr(value, f.name))}"
+                         for f in dataclasses.fields(value))
+        return f"{type(value).__name__}({inner})"
+    if isinstance(value, tuple | list):
+        return "[" + ",".join(_canonical(v) for v in value) + "]"
+    if isinstance(value, timedelta):
+        return f"{value.total_seconds()}s"
+    return repr(value)
 
 
 def rule_fingerprint(rule: Rule) -> str:
-    """What a rule's state depends on: same fingerprint, state carries over a reload."""
-    return f"{rule.kind}|{rule.when.source}|{rule.params!r}|{rule.throttle!r}"
+    """What a rule's state depends on: same fingerprint, state carries over a reload
+    or a restart."""
+    return "|".join(_canonical(x) for x in (rule.kind, rule.when, rule.params, rule.throttle))
 
 
 @dataclass
@@ -57,7 +78,23 @@ class RuleEngine:
         self._tie = itertools.count()
         self.max_ts: int | None = None
         self.released: int | None = None  # event time up to which evaluation has happened
+        self.swept: int | None = None  # event time of the last sweep of idle keys
         self.stats = EngineStats()
+        self._candidates: dict[tuple[str, ...], list[Rule]] = {}
+
+    def candidates(self, ev: Event) -> list[Rule]:
+        """The rules an event can match at all, by the indexed fields their
+        conditions require: most rules are never tested on most events."""
+        key = (ev.category, ev.dataset, ev.action, ev.outcome)
+        found = self._candidates.get(key)
+        if found is None:
+            values = dict(zip(INDEX_FIELDS, (k.casefold() for k in key), strict=True))
+            found = [r for r in self.rules
+                     if all(values[name] in allowed for name, allowed in r.when.requires)]
+            if len(self._candidates) > 10_000:
+                self._candidates.clear()
+            self._candidates[key] = found
+        return found
 
     # -- feeding -----------------------------------------------------------
     def process(self, ev: Event) -> list[Alert]:
@@ -80,16 +117,19 @@ class RuleEngine:
         while self.buffer and self.buffer[0][0] <= upto:
             ts, _, _, ev = heapq.heappop(self.buffer)
             self.released = ts if self.released is None else max(self.released, ts)
+            if self.swept is None:
+                self.swept = self.released
+            elif self.released - self.swept >= EXPIRE_EVERY_US:
+                self.expire(self.released)
+                self.swept = self.released
             alerts.extend(self._evaluate(ev, ts))
         return alerts
 
     def _evaluate(self, ev: Event, ts: int) -> list[Alert]:
         stats = self.stats
         stats.evaluated += 1
-        if stats.evaluated % EXPIRE_EVERY == 0 and self.released is not None:
-            self.expire(self.released)
         alerts = []
-        for rule in self.rules:
+        for rule in self.candidates(ev):
             if not rule.when.test(ev):
                 continue
             stats.matches[rule.id] = stats.matches.get(rule.id, 0) + 1
@@ -145,6 +185,7 @@ class RuleEngine:
             "v": SNAPSHOT_VERSION,
             "max_ts": self.max_ts,
             "released": self.released,
+            "swept": self.swept,
             "buffer": [event_to_json(ev) for _, _, _, ev in sorted(self.buffer)],
             "rules": {rid: {"def": rule_fingerprint(by_id[rid]), "state": st.snapshot(),
                             "throttle": [[list(k), v] for k, v in self.throttles[rid].items()]}
@@ -159,6 +200,7 @@ class RuleEngine:
         if data.get("v") != SNAPSHOT_VERSION:
             return
         self.max_ts, self.released = data.get("max_ts"), data.get("released")
+        self.swept = data.get("swept")
         self.buffer = []
         for item in data.get("buffer", []):
             ev = event_from_json(item)

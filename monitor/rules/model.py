@@ -22,6 +22,12 @@ class Condition:
     test: Predicate = field(compare=False, repr=False)
     fields: frozenset[str]
     source: str  # canonical text of the condition, so equal rules compare equal
+    # plain equality tests of the top-level AND on INDEX_FIELDS: the engine skips the
+    # rule for events whose value is not among these (casefolded) without testing it
+    requires: tuple[tuple[str, frozenset[str]], ...] = field(default=(), compare=False)
+
+
+INDEX_FIELDS = ("event.category", "event.dataset", "event.action", "event.outcome")
 
 
 @dataclass(frozen=True)

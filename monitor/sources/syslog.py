@@ -62,6 +62,9 @@ def parse_syslog(text: str, tz: tzinfo, now: datetime) -> SyslogLine | None:
         except ValueError:
             return None
     if ts - local_now > timedelta(days=2):
-        ts = ts.replace(year=ts.year - 1)
+        try:
+            ts = ts.replace(year=ts.year - 1)
+        except ValueError:  # 29 Feb read on 1 Jan of a leap year: last year had none
+            return None
     pid = m.group(9)
     return SyslogLine(ts, m.group(7), m.group(8), int(pid) if pid else None, m.group(10))
