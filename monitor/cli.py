@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import os
 import signal
@@ -22,6 +23,9 @@ from monitor.rules.loader import load_rule_files
 from monitor.rules.model import Rule
 
 DEFAULT_CONFIG = "/etc/wallwatch/wallwatch.yaml"
+# modules with `register(subparsers)` adding the commands of one area
+COMMAND_MODULES: list[str] = [
+]
 log = logging.getLogger("wallwatch")
 
 
@@ -94,6 +98,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGHUP, on_hup)
     daemon.start()
+    server = None
+    if config.metrics.enabled:
+        from monitor.metrics import MetricsServer, make_registry
+
+        registry = make_registry(daemon, config.store.path)
+        try:
+            server = MetricsServer(daemon, registry, config.metrics.host, config.metrics.port)
+            server.start()
+        except OSError as exc:  # a taken port must not stop the audit itself
+            log.error("metrics: cannot listen on %s:%d (%s); running without metrics",
+                      config.metrics.host, config.metrics.port, exc.strerror)
     daemon.prune()
     next_prune = datetime.now(UTC) + timedelta(hours=1)
     while not stopping.wait(1.0):
@@ -113,6 +128,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             daemon.stop()
             return 1
     daemon.stop()
+    if server is not None:
+        server.stop()
     return 0
 
 
@@ -273,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
     alerts.add_argument("--limit", type=_positive, default=100)
     alerts.add_argument("--json", action="store_true")
     alerts.set_defaults(func=cmd_alerts)
+
+    for module in COMMAND_MODULES:  # each adds its subcommands: one line per area
+        importlib.import_module(module).register(sub)
 
     config = sub.add_parser("config", help="config commands")
     config_sub = config.add_subparsers(dest="config_command", required=True)

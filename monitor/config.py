@@ -55,6 +55,13 @@ class StoreConfig:
 
 
 @dataclass(frozen=True)
+class MetricsConfig:
+    enabled: bool = True
+    host: str = "127.0.0.1"  # loopback unless the admin opens it on purpose
+    port: int = 9108
+
+
+@dataclass(frozen=True)
 class Config:
     path: str
     host_name: str
@@ -68,6 +75,7 @@ class Config:
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     rules: tuple[str, ...] = ()  # rule files and folders
     lateness: timedelta = timedelta(seconds=10)  # how long rules wait for late events
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -207,6 +215,7 @@ def load_config(path: str | Path, source_types: Mapping[str, SourceSpec] | None 
         calendar=calendar,
         rules=rule_paths,
         lateness=_duration(rules_node, "lateness", timedelta(seconds=10)),
+        metrics=_metrics(root),
         raw=root,
     )
 
@@ -243,6 +252,18 @@ def _sources(root: YDict, base: Path,
             raise ConfigError(f"source '{kind}': {problem}", item.path, *item.pos)
         out.append(SourceConfig(name, str(kind), full, options, *item.pos))
     return tuple(out)
+
+
+def _metrics(root: YDict) -> MetricsConfig:
+    node = _map(root, "metrics", {"enabled", "listen"})
+    enabled = node.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise _err(node, "enabled", "'enabled' must be true or false")
+    listen = str(node.get("listen", "127.0.0.1:9108"))
+    host, _, port = listen.rpartition(":")
+    if not host or not port.isdigit() or not 0 <= int(port) < 65536:
+        raise _err(node, "listen", f"bad listen address {listen!r}", "e.g. 127.0.0.1:9108")
+    return MetricsConfig(enabled, host.strip("[]"), int(port))
 
 
 _USER = re.compile(r"^[^\s:/\\]+$")

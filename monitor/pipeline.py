@@ -35,6 +35,8 @@ from monitor.enrich import Enricher
 from monitor.event import Event
 from monitor.rules.consumer import RuleConsumer
 from monitor.rules.model import Rule
+from monitor.sinks import SINKS
+from monitor.sinks.base import SinkContext
 from monitor.sources import SOURCES
 from monitor.sources.base import (
     LineParser,
@@ -106,6 +108,7 @@ class SourceStats:
     ignored: int = 0
     last_event: datetime | None = None
     error: str | None = None
+    actions: dict[str, int] = field(default_factory=dict)  # events stored, by event.action
 
 
 class SourceRunner(threading.Thread):
@@ -179,6 +182,8 @@ class SourceRunner(threading.Thread):
         st.lines += len(lines)
         st.bytes += sum(len(line.data) + 1 for line in lines)
         st.events += len(events)
+        for ev in events:
+            st.actions[ev.action] = st.actions.get(ev.action, 0) + 1
         st.dead += len(out.dead)
         st.ignored += out.ignored
         if events:
@@ -211,6 +216,9 @@ class Daemon:
         Store(self.config.store.path).close()  # create the schema before threads race for it
         self.consumer = RuleConsumer(self.config.store.path, self.rules, self.config.lateness,
                                      self.stop_flag)
+        sink_ctx = SinkContext(self.config, self.config.store.path, self.stop_flag)
+        self.sinks: list[Runner] = [s for s in (make(sink_ctx) for make in SINKS)
+                                    if s is not None]
         enricher = Enricher(self.config)
         tailed = [cfg for cfg in self.config.sources if SOURCES[cfg.type].make_parser]
         self.runners = [SourceRunner(cfg, self.config, enricher, self.stop_flag)
@@ -232,7 +240,7 @@ class Daemon:
                     FileModifiedEvent, FileCreatedEvent, FileDeletedEvent, FileMovedEvent,
                     FileClosedEvent])
         self.observer.start()
-        for runner in [*self.runners, *self.others, self.consumer]:
+        for runner in [*self.runners, *self.others, self.consumer, *self.sinks]:
             runner.start()
         log.info("wallwatch started: %d source(s), %d rule(s), store %s",
                  len(self.runners) + len(self.others), len(self.rules), self.config.store.path)
@@ -255,14 +263,30 @@ class Daemon:
         for runner in self.runners:
             runner.wake.set()
         deadline = time.monotonic() + timeout
-        for thread in [*self.runners, *self.others, self.consumer]:
+        for thread in [*self.runners, *self.others, self.consumer, *self.sinks]:
             thread.join(max(0.1, deadline - time.monotonic()))
         self.observer.stop()
         self.observer.join(2)
         log.info("wallwatch stopped; positions saved")
 
     def alive(self) -> bool:
-        return all(r.is_alive() for r in [*self.runners, *self.others, self.consumer])
+        return all(r.is_alive() for r in [*self.runners, *self.others, self.consumer,
+                                          *self.sinks])
+
+    def health(self) -> tuple[bool, list[str]]:
+        """Alive and storing? With the reasons when not (for /healthz and systemd)."""
+        problems = []
+        for runner in self.runners:
+            if not runner.is_alive():
+                problems.append(f"source {runner.cfg.name}: stopped")
+            elif runner.stats.error:
+                problems.append(f"source {runner.cfg.name}: {runner.stats.error}")
+        for thread in [*self.others, self.consumer, *self.sinks]:
+            if not thread.is_alive():
+                problems.append(f"{getattr(thread, 'name', type(thread).__name__)}: stopped")
+        if self.consumer.error:
+            problems.append(f"rules: {self.consumer.error}")
+        return not problems, problems
 
     def reload_rules(self, rules: list[Rule]) -> None:
         self.rules = rules

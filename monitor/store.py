@@ -235,6 +235,16 @@ class Store:
         keys = ("source", "file", "offset", "reason", "length", "line")
         return [dict(zip(keys, row, strict=True)) for row in rows]
 
+    def alerts_after(self, seq: int, limit: int = 1000) -> list[tuple[int, dict[str, Any]]]:
+        """Stored alerts after a consumer's cursor, as ECS documents, oldest first."""
+        rows = self.db.execute("SELECT seq, doc FROM alerts WHERE seq > ? ORDER BY seq LIMIT ?",
+                               (seq, limit))
+        return [(int(s), orjson.loads(doc)) for s, doc in rows]
+
+    def alerts_head(self) -> int:
+        row = self.db.execute("SELECT max(seq) FROM alerts").fetchone()
+        return int(row[0] or 0)
+
     def alerts(self, limit: int = 1000) -> list[dict[str, Any]]:
         rows = self.db.execute("SELECT doc FROM alerts ORDER BY seq LIMIT ?", (limit,))
         return [orjson.loads(r[0]) for r in rows]

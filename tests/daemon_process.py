@@ -30,6 +30,8 @@ def write_config(path: Path, store: Path, sources: list[dict[str, Any]],
         lines.append("  - {" + ", ".join(f"{k}: {orjson.dumps(v).decode()}"
                                            for k, v in src.items()) + "}")
     lines += [f"clients: {{paths: {clients}}}", f"staff: {staff}", extra]
+    if "metrics:" not in extra:  # tests run daemons side by side: any free port
+        lines.append('metrics: {listen: "127.0.0.1:0"}')
     path.write_text("\n".join(lines) + "\n")
     return path
 

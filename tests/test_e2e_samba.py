@@ -75,7 +75,12 @@ def test_search_finds_exactly_bobs_operations_in_acme(tmp_path: Path) -> None:
             assert result.returncode == 0, result.stderr
             docs = [orjson.loads(line) for line in result.stdout.splitlines()]
             table = wallwatch(config, "search", "user.name:bob AND wallwatch.client:acme")
+            wait_for(lambda: bool(stored_alerts(config)), 30, "the cross-client alert", daemon)
             assert daemon.stop() == 0
+        live_alerts = stored_alerts(config)
+        replay = wallwatch(config, "backtest", str(server.audit_log), "--json")
+        assert replay.returncode == 0, replay.stderr
+        replayed = [orjson.loads(line) for line in replay.stdout.splitlines()]
 
     acme = f"{root}/acme"
     assert docs, "bob's operations in acme must be found"
@@ -106,3 +111,16 @@ def test_search_finds_exactly_bobs_operations_in_acme(tmp_path: Path) -> None:
     assert table.returncode == 0
     assert len(table.stdout.strip().splitlines()) == len(docs) + 1
     assert "2024年发票汇总.xlsx" in table.stdout
+    # bob's first access in acme is a cross-client alert, stored by the live daemon
+    [breach] = [a for a in live_alerts if a["rule"]["id"] == "wall.cross-client-access"]
+    assert breach["user"]["name"] == "bob" and breach["wallwatch"]["client"] == "acme"
+    assert breach["file"]["path"].startswith(acme)
+    assert breach["event"]["severity_label"] == "high"
+    # and a backtest over the same log gives exactly the alerts the live run stored
+    assert sorted(a["event"]["id"] for a in replayed) == sorted(
+        a["event"]["id"] for a in live_alerts)
+
+
+def stored_alerts(config: Path) -> list[dict[str, object]]:
+    out = wallwatch(config, "alerts", "--json")
+    return [orjson.loads(line) for line in out.stdout.splitlines()]

@@ -1,0 +1,186 @@
+"""Every Prometheus metric in one place, read from the stages at scrape time.
+
+Stages keep plain counters (SourceStats, EngineStats, cursors in the store);
+this collector turns them into metrics when Prometheus asks, so no stage
+imports prometheus_client and tests can give the collector their own registry.
+Served with /healthz on 127.0.0.1:9108 unless configured otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from monitor import __version__
+
+log = logging.getLogger(__name__)
+
+CONSUMERS = ("rules", "es.events", "es.alerts", "notify")
+
+
+class DaemonView(Protocol):
+    """What the collector reads off the running daemon (monitor.pipeline.Daemon)."""
+
+    runners: list[Any]
+    consumer: Any
+
+    def health(self) -> tuple[bool, list[str]]: ...
+
+
+class WallwatchCollector(Collector):
+    def __init__(self, daemon: DaemonView, store_path: str) -> None:
+        self.daemon = daemon
+        self.store_path = store_path
+
+    def _store_facts(self) -> tuple[int, int, dict[str, int], dict[str, int]]:
+        """Heads of events and alerts, consumer cursors, dead letters by source."""
+        try:
+            db = sqlite3.connect(f"file:{self.store_path}?mode=ro", uri=True, timeout=5)
+        except sqlite3.Error:
+            return 0, 0, {}, {}
+        try:
+            head = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
+            alerts = db.execute("SELECT max(seq) FROM alerts").fetchone()[0] or 0
+            cursors = dict(db.execute("SELECT name, position FROM cursors").fetchall())
+            dead = dict(db.execute("SELECT source, count(*) FROM dead_letters GROUP BY source"))
+            return int(head), int(alerts), cursors, dead
+        except sqlite3.Error:
+            return 0, 0, {}, {}
+        finally:
+            db.close()
+
+    def collect(self) -> Iterator[Metric]:
+        info = GaugeMetricFamily("wallwatch_build_info", "Version of the running daemon",
+                                 labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
+        yield from self._sources()
+        yield from self._rules()
+        head, alerts_head, cursors, dead = self._store_facts()
+        lag = GaugeMetricFamily("wallwatch_consumer_lag_events",
+                                "Events (or alerts) stored but not yet handled by a consumer",
+                                labels=["consumer"])
+        for name in CONSUMERS:
+            if name in cursors or name == "rules":
+                top = alerts_head if name in ("es.alerts", "notify") else head
+                lag.add_metric([name], max(0, top - cursors.get(name, 0)))
+        yield lag
+        stored = GaugeMetricFamily("wallwatch_store_events", "Newest event sequence number")
+        stored.add_metric([], head)
+        yield stored
+        dl = GaugeMetricFamily("wallwatch_dead_letters", "Bad inputs kept aside, by source",
+                               labels=["source"])
+        for source, n in dead.items():
+            dl.add_metric([source], n)
+        yield dl
+        ok, _ = self.daemon.health()
+        up = GaugeMetricFamily("wallwatch_healthy", "1 when every source and consumer is alive")
+        up.add_metric([], 1 if ok else 0)
+        yield up
+
+    def _sources(self) -> Iterator[Metric]:
+        events = CounterMetricFamily("wallwatch_events", "Events stored, by source and action",
+                                     labels=["source", "action"])
+        lines = CounterMetricFamily("wallwatch_lines_read", "Log lines read", labels=["source"])
+        size = CounterMetricFamily("wallwatch_bytes_read", "Bytes of log read", labels=["source"])
+        bad = CounterMetricFamily("wallwatch_dead_letter_lines",
+                                  "Lines that could not be parsed", labels=["source"])
+        lag = GaugeMetricFamily("wallwatch_tail_lag_bytes", "Bytes behind the end of the file",
+                                labels=["source"])
+        last = GaugeMetricFamily("wallwatch_source_last_event_timestamp_seconds",
+                                 "Event time of the newest stored event", labels=["source"])
+        alive = GaugeMetricFamily("wallwatch_source_up", "1 while the source runs and stores",
+                                  labels=["source"])
+        for runner in self.daemon.runners:
+            name, st = runner.cfg.name, runner.stats
+            for action, n in sorted(st.actions.items()):
+                events.add_metric([name, action], n)
+            lines.add_metric([name], st.lines)
+            size.add_metric([name], st.bytes)
+            bad.add_metric([name], st.dead)
+            tailer = runner.tailer
+            lag.add_metric([name], tailer.lag() if tailer is not None else 0)
+            if st.last_event is not None:
+                last.add_metric([name], st.last_event.timestamp())
+            alive.add_metric([name], 1 if runner.is_alive() and st.error is None else 0)
+        yield from (events, lines, size, bad, lag, last, alive)
+
+    def _rules(self) -> Iterator[Metric]:
+        engine = getattr(self.daemon.consumer, "engine", None)
+        matches = CounterMetricFamily("wallwatch_rule_matches", "Events a rule's condition matched",
+                                      labels=["rule"])
+        alerts = CounterMetricFamily("wallwatch_alerts", "Alerts raised", labels=["rule",
+                                                                                   "severity"])
+        late = CounterMetricFamily("wallwatch_late_events",
+                                   "Events later than the allowed lateness (still evaluated)")
+        state = GaugeMetricFamily("wallwatch_rule_state_keys",
+                                  "Live keys in rule state (windows, seen values, throttles)")
+        if engine is not None:
+            severity = {r.id: r.severity for r in engine.rules}
+            for rule_id, n in sorted(engine.stats.matches.items()):
+                matches.add_metric([rule_id], n)
+            for rule_id, n in sorted(engine.stats.alerts.items()):
+                alerts.add_metric([rule_id, severity.get(rule_id, "unknown")], n)
+            late.add_metric([], engine.stats.late)
+            state.add_metric([], engine.state_size())
+        yield from (matches, alerts, late, state)
+
+
+def make_registry(daemon: DaemonView, store_path: str) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(WallwatchCollector(daemon, store_path))
+    return registry
+
+
+class MetricsServer:
+    """/metrics and /healthz over HTTP on one address (loopback by default)."""
+
+    def __init__(self, daemon: DaemonView, registry: CollectorRegistry, host: str,
+                 port: int) -> None:
+        view, reg = daemon, registry
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+                if self.path.split("?")[0] == "/metrics":
+                    body, status = generate_latest(reg), 200
+                    kind = "text/plain; version=0.0.4; charset=utf-8"
+                elif self.path.split("?")[0] == "/healthz":
+                    ok, problems = view.health()
+                    body = ("ok\n" if ok else "\n".join(problems) + "\n").encode()
+                    status, kind = (200 if ok else 503), "text/plain; charset=utf-8"
+                else:
+                    body, status, kind = b"not found\n", 404, "text/plain"
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return  # scrapes every few seconds would flood the daemon's log
+
+        self.server = ThreadingHTTPServer((host, port), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="metrics",
+                                       daemon=True)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        host, port = self.server.server_address[:2]
+        return str(host), int(port)
+
+    def start(self) -> None:
+        self.thread.start()
+        log.info("metrics on http://%s:%d/metrics (health: /healthz)", *self.address)
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
