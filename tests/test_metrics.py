@@ -1,0 +1,79 @@
+"""Metrics: a real Prometheus scrapes the daemon; promtool accepts the exposition;
+/healthz says whether every stage is alive."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.daemon_process import Daemon, caught_up, write_config
+from tests.daemon_process import wait_for as wait_until
+from tests.fixtures.prometheus import PrometheusServer, free_port
+from tests.samba_lines import generate
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def setup(tmp_path: Path, port: int) -> tuple[Path, Path, Path]:
+    log, db = tmp_path / "audit.log", tmp_path / "w.db"
+    log.write_text("".join(generate(300, seed=4)))
+    config = write_config(tmp_path / "w.yaml", db,
+                          [{"type": "samba", "name": "smb", "path": str(log),
+                            "prefix": "%u|%I|%m|%S"}],
+                          extra=f'metrics: {{listen: "127.0.0.1:{port}"}}')
+    return log, db, config
+
+
+def test_prometheus_scrapes_events_total_after_real_events(tmp_path: Path) -> None:
+    port = free_port()
+    log, db, config = setup(tmp_path, port)
+    with Daemon(config, tmp_path / "d.log") as d:
+        wait_until(lambda: caught_up(db, "smb", log), 60, "ingest", d)
+        with PrometheusServer(tmp_path / "prom", f"127.0.0.1:{port}") as prom:
+            deadline = time.monotonic() + 60
+            result: list[dict[str, object]] = []
+            while time.monotonic() < deadline and not result:
+                result = prom.query('sum(wallwatch_events_total{source="smb"})')
+                time.sleep(0.5)
+            assert result, "Prometheus never saw wallwatch_events_total"
+            value = float(result[0]["value"][1])  # type: ignore[index]
+            _, text = get(f"http://127.0.0.1:{port}/metrics")
+            stored = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                         if line.startswith("wallwatch_events_total{"))
+            assert value == stored > 0
+            [up] = prom.query('up{job="wallwatch"}')
+            assert up["value"][1] == "1"
+        assert d.stop() == 0
+
+
+def test_exposition_passes_promtool_and_healthz_is_ok(tmp_path: Path) -> None:
+    port = free_port()
+    log, db, config = setup(tmp_path, port)
+    with Daemon(config, tmp_path / "d.log") as d:
+        wait_until(lambda: caught_up(db, "smb", log), 60, "ingest", d)
+        status, text = get(f"http://127.0.0.1:{port}/metrics")
+        assert status == 200
+        for name in ("wallwatch_events_total", "wallwatch_lines_read_total",
+                     "wallwatch_tail_lag_bytes", "wallwatch_consumer_lag_events",
+                     "wallwatch_rule_state_keys", "wallwatch_source_up"):
+            assert f"\n{name}" in text or text.startswith(name), name
+        check = subprocess.run(["promtool", "check", "metrics"], input=text,
+                               capture_output=True, text=True)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert get(f"http://127.0.0.1:{port}/healthz") == (200, "ok\n")
+        assert get(f"http://127.0.0.1:{port}/nope")[0] == 404
+        assert d.stop() == 0
+
+
+def test_metrics_listen_on_loopback_by_default() -> None:
+    from monitor.config import MetricsConfig
+    assert MetricsConfig().host == "127.0.0.1" and MetricsConfig().port == 9108
