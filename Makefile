@@ -4,7 +4,7 @@ PY       := $(VENV)/bin/python
 PIP      := $(VENV)/bin/pip
 CONFIG   ?= deploy/examples/dev.yaml
 # Debian packages the test suite starts for real (servers and their clients)
-TEST_DEBS := samba smbclient rsyslog openssh-server auditd
+TEST_DEBS := samba smbclient rsyslog openssh-server auditd acl prometheus
 
 .PHONY: run test lint typecheck unit debs venv venv-test event clean
 

@@ -19,6 +19,7 @@ from monitor import __version__
 from monitor.config import Config, load_config
 from monitor.durations import parse_duration
 from monitor.errors import QueryError, WallwatchError
+from monitor.event import ts_to_us
 from monitor.rules.loader import load_rule_files
 from monitor.rules.model import Rule
 
@@ -239,6 +240,27 @@ def cmd_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from monitor import chain
+    from monitor.store import Store
+
+    config = _config(args)
+    since = _when(args.since, datetime.now(UTC))
+    if not os.path.exists(config.store.path):
+        raise WallwatchError(f"no store at {config.store.path}", config.path)
+    store = Store(config.store.path)
+    try:
+        verdict = chain.verify(store.db, ts_to_us(since) if since else None)
+    finally:
+        store.close()
+    if verdict.ok:
+        print(f"ok: {verdict.batches} batches, {verdict.rows} rows, chain head {verdict.head}")
+        return 0
+    print(f"TAMPERED: {verdict.problem} (the {verdict.batches} batches before it verify; "
+          f"last good head {verdict.head})")
+    return 1
+
+
 def cmd_config_check(args: argparse.Namespace) -> int:
     config = _config(args)
     print(f"{config.path}: ok ({len(config.sources)} sources, {len(config.staff)} staff, "
@@ -285,6 +307,11 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--rules", action="append", help="rule file or folder (repeatable)")
     bt.add_argument("--json", action="store_true", help="alerts as ECS JSON lines")
     bt.set_defaults(func=cmd_backtest)
+
+    verify = sub.add_parser("verify", help="check the store's hash chain for tampering")
+    verify.add_argument("--since", help="recompute batches stored since (e.g. 7d); links are "
+                                        "always checked")
+    verify.set_defaults(func=cmd_verify)
 
     alerts = sub.add_parser("alerts", help="list stored alerts")
     alerts.add_argument("--limit", type=_positive, default=100)

@@ -30,6 +30,7 @@ from watchdog.events import (
 )
 from watchdog.observers import Observer
 
+from monitor import chain
 from monitor.config import Config, SourceConfig
 from monitor.enrich import Enricher
 from monitor.event import Event
@@ -249,8 +250,11 @@ class Daemon:
         store = Store(self.config.store.path)
         try:
             removed = store.prune(datetime.now(UTC) - self.config.store.retention)
+            batch, head = chain.head(store.db)
         finally:
             store.close()
+        # the chain head in the log: a copy outside the database to check it against
+        log.info("chain head: batch %d %s", batch, head.hex())
         if removed:
             log.info("retention: removed %d events older than %s", removed,
                      self.config.store.retention)

@@ -18,12 +18,13 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from monitor import chain
 from monitor.event import Alert, Event, ts_to_us, us_to_ts
 
 SCHEMA = """
@@ -120,6 +121,7 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA foreign_keys=OFF")
         self.db.executescript(SCHEMA)
+        self.db.executescript(chain.SCHEMA)
         self._string_ids: dict[str, int] = {}
 
     def close(self) -> None:
@@ -162,10 +164,16 @@ class Store:
 
     def insert_events(self, events: Sequence[Event]) -> int:
         """Within a transaction: store events (ones already there are skipped); how many new."""
+        if not events:
+            return 0
         rows = [self._event_row(e) for e in events]  # may insert strings: count after
+        first = self.head() + 1
         before = self.db.total_changes
         self.db.executemany(_INSERT_EVENT, rows)
-        return self.db.total_changes - before
+        stored = self.db.total_changes - before
+        if stored:
+            chain.append(self.db, "events", first, self.head(), _now_us())
+        return stored
 
     def set_source_state(self, source: str, state: dict[str, Any]) -> None:
         self.db.execute(
@@ -185,13 +193,16 @@ class Store:
                         alerts: Sequence[Alert] = ()) -> int:
         """Store a consumer's output (alerts) with its cursor and state snapshot."""
         with self.transaction():
+            first = self.alerts_head() + 1
             before = self.db.total_changes
             self.db.executemany(
                 "INSERT OR IGNORE INTO alerts (id, ts, rule_id, severity, user_name, client, doc)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [(bytes.fromhex(a.id), ts_to_us(a.timestamp), a.rule_id, a.severity, a.user_name,
-                  a.client, orjson.dumps(a.to_ecs())) for a in alerts])
+                  a.client, dumps(a.to_ecs())) for a in alerts])
             stored = self.db.total_changes - before
+            if stored:
+                chain.append(self.db, "alerts", first, self.alerts_head(), _now_us())
             self.db.execute(
                 "INSERT INTO cursors(name, position, state) VALUES (?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET position=excluded.position, state=excluded.state",
@@ -250,12 +261,12 @@ class Store:
         return [orjson.loads(r[0]) for r in rows]
 
     # -- retention -------------------------------------------------------
-    def prune(self, before: datetime) -> int:
-        """Delete events (and their orphaned strings) older than `before`."""
+    def prune(self, before: datetime, keep_from_seq: int | None = None) -> int:
+        """Delete whole stored batches older than `before` (the hash chain stays
+        verifiable), never events from `keep_from_seq` on, and orphaned strings."""
         cutoff = ts_to_us(before)
         with self.transaction():
-            removed = self.db.execute("DELETE FROM events WHERE ts < ?", (cutoff,)).rowcount
-            self.db.execute("DELETE FROM alerts WHERE ts < ?", (cutoff,))
+            removed = chain.prune(self.db, cutoff, keep_from_seq)
             self.db.execute("DELETE FROM dead_letters WHERE received < ?", (cutoff,))
             if removed:
                 self.db.execute(
@@ -280,6 +291,10 @@ class _Transaction:
         else:
             self.store.db.execute("ROLLBACK")
             self.store._string_ids.clear()  # ids handed out in this transaction are gone
+
+
+def _now_us() -> int:
+    return ts_to_us(datetime.now(UTC))
 
 
 def dumps(value: Any) -> bytes:

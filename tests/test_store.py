@@ -74,7 +74,8 @@ def test_retention_removes_old_events_and_their_unused_paths(tmp_path: Path) -> 
     store = Store(tmp_path / "w.db")
     old = make_event(1, timestamp=datetime(2020, 1, 1, tzinfo=UTC), file_path="/old/path")
     new = make_event(2, timestamp=datetime.now(UTC))
-    store.commit_source_batch("s", [old, new], [], {})
+    store.commit_source_batch("s", [old], [], {})
+    store.commit_source_batch("s", [new], [], {})
     assert store.prune(datetime.now(UTC) - timedelta(days=180)) == 1
     assert [e.id for _, e in store.events_after(0)] == [new.id]
     texts = [r[0] for r in store.query("SELECT text FROM strings", [])]
@@ -99,3 +100,25 @@ def test_a_huge_integer_from_a_garbled_line_does_not_block_the_batch(tmp_path: P
     # read back as floats (orjson's choice): near enough for garbage, and the batch is in
     assert back.extra["process.pid"] == float(10**30)
     assert store.source_state("s") == {"pending": float(10**40)}
+
+
+def test_retention_removes_whole_batches_only_so_the_chain_still_verifies(tmp_path: Path) -> None:
+    from monitor import chain
+    store = Store(tmp_path / "w.db")
+    old = make_event(1, timestamp=datetime(2020, 1, 1, tzinfo=UTC))
+    mixed = [make_event(2, timestamp=datetime(2020, 1, 1, tzinfo=UTC)),
+             make_event(3, timestamp=datetime.now(UTC))]
+    store.commit_source_batch("s", [old], [], {})
+    store.commit_source_batch("s", mixed, [], {})
+    assert store.prune(datetime.now(UTC) - timedelta(days=180)) == 1  # the mixed batch stays
+    assert store.count() == 2
+    assert chain.verify(store.db).ok
+
+
+def test_retention_keeps_what_a_consumer_still_needs(tmp_path: Path) -> None:
+    store = Store(tmp_path / "w.db")
+    for n in range(3):
+        store.commit_source_batch("s", [make_event(n, timestamp=datetime(2020, 1, 1,
+                                                                        tzinfo=UTC))], [], {})
+    assert store.prune(datetime.now(UTC), keep_from_seq=2) == 1
+    assert [seq for seq, _ in store.events_after(0)] == [2, 3]
