@@ -148,7 +148,7 @@ class MetricsServer:
         view, reg = daemon, registry
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            def do_GET(self) -> None:
                 if self.path.split("?")[0] == "/metrics":
                     body, status = generate_latest(reg), 200
                     kind = "text/plain; version=0.0.4; charset=utf-8"
