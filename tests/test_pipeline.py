@@ -149,3 +149,21 @@ def test_rotation_while_appending_stores_every_record_once(tmp_path: Path) -> No
                                       " ON s.id = e.path_id")]
     assert len(paths) == total
     assert sorted(paths) == sorted(f"/srv/share/clients/acme/d{i}" for i in range(total))
+
+
+def test_sigterm_during_heavy_ingest_exits_0_within_10s_and_a_restart_loses_nothing(
+        tmp_path: Path) -> None:
+    import signal
+    log, db, config = setup(tmp_path)
+    log.write_text("".join(generate(60_000, seed=12)))  # 120k lines
+    expected = expected_ids(config)
+    with Daemon(config, tmp_path / "d.log") as d:
+        wait_for(lambda: count(db) >= 2_000, 60, "ingest under way", d)
+        d.signal(signal.SIGTERM)
+        assert d.wait(10) == 0  # the drain bound the service promises systemd
+    assert count(db) < len(expected)  # it really was stopped mid-way
+    with Daemon(config, tmp_path / "d.log") as d:
+        wait_for(lambda: caught_up(db, "smb", log), 120, "catch-up", d)
+        assert d.stop() == 0
+    ids = stored_ids(db)
+    assert len(ids) == len(set(ids)) and set(ids) == set(expected)
