@@ -16,7 +16,7 @@ from tests.daemon_process import REPO, Daemon, query, wait_for, write_config
 from tests.workloads.events import stream
 
 # The issue asks for 1M events; WALLWATCH_KILL_EVENTS makes a quicker local run possible.
-EVENTS = int(os.environ.get("WALLWATCH_KILL_EVENTS", "100000"))
+EVENTS = int(os.environ.get("WALLWATCH_KILL_EVENTS", "1000000"))
 KILLS = 20
 
 
