@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS chain (
@@ -34,27 +36,23 @@ CREATE TABLE IF NOT EXISTS chain (
 CREATE TABLE IF NOT EXISTS chain_anchor (id INTEGER PRIMARY KEY CHECK (id = 1), hash BLOB);
 """
 GENESIS = b"\x00" * 32
-_ROWS = {
-    "events": "SELECT e.*, p.text, t.text FROM events e LEFT JOIN strings p ON p.id = e.path_id"
-              " LEFT JOIN strings t ON t.id = e.target_id"
-              " WHERE e.seq BETWEEN ? AND ? ORDER BY e.seq",
-    "alerts": "SELECT * FROM alerts WHERE seq BETWEEN ? AND ? ORDER BY seq",
-}
+
+# the rows of one batch, in their canonical column order (the store provides it)
+RowsOf = Callable[[str, int, int], Iterable[Sequence[Any]]]
 
 
-def digest_rows(db: sqlite3.Connection, kind: str, first: int, last: int) -> tuple[bytes, int,
-                                                                                   int]:
-    """(digest, number of rows, newest ts) of the rows of one batch as they are now."""
+def digest(rows: Iterable[Sequence[Any]]) -> tuple[bytes, int, int]:
+    """(digest, number of rows, newest ts) of canonical rows: seq, id, ts, … The same
+    digest whether the rows come from memory (while storing) or from the database."""
     h = hashlib.blake2b(digest_size=32)
-    rows, max_ts = 0, 0
-    for row in db.execute(_ROWS[kind], (first, last)):
-        rows += 1
-        max_ts = max(max_ts, int(row[2]))  # events.ts and alerts.ts are the third column
-        for value in row:
-            encoded = value if isinstance(value, bytes) else repr(value).encode()
-            h.update(len(encoded).to_bytes(4, "big"))
-            h.update(encoded)
-    return h.digest(), rows, max_ts
+    count, max_ts = 0, 0
+    for row in rows:
+        count += 1
+        max_ts = max(max_ts, int(row[2]))
+        # bools are stored as integers: hash what the database will give back
+        h.update(repr(tuple(int(v) if type(v) is bool else v for v in row)).encode())
+        h.update(b"\n")
+    return h.digest(), count, max_ts
 
 
 def link(prev: bytes, kind: str, first: int, last: int, rows: int, digest: bytes) -> bytes:
@@ -71,18 +69,19 @@ def head(db: sqlite3.Connection) -> tuple[int, bytes]:
     return 0, bytes(anchor[0]) if anchor and anchor[0] else GENESIS
 
 
-def append(db: sqlite3.Connection, kind: str, first: int, last: int, now_us: int) -> None:
+def append(db: sqlite3.Connection, kind: str, first: int, last: int, rows: Iterable[
+        Sequence[Any]], now_us: int) -> None:
     """Within the writing transaction: chain the rows first..last just inserted."""
     if last < first:
         return
-    digest, rows, max_ts = digest_rows(db, kind, first, last)
-    if rows == 0:
+    value, count, max_ts = digest(rows)
+    if count == 0:
         return
     _, prev = head(db)
     db.execute("INSERT INTO chain (kind, first_seq, last_seq, rows, max_ts, created, digest,"
                " hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-               (kind, first, last, rows, max_ts, now_us, digest,
-                link(prev, kind, first, last, rows, digest)))
+               (kind, first, last, count, max_ts, now_us, value,
+                link(prev, kind, first, last, count, value)))
 
 
 def prune(db: sqlite3.Connection, cutoff_us: int, keep_from_seq: int | None = None) -> int:
@@ -119,7 +118,7 @@ class Verdict:
     problem: str = ""
 
 
-def verify(db: sqlite3.Connection, since_us: int | None = None) -> Verdict:
+def verify(db: sqlite3.Connection, rows_of: RowsOf, since_us: int | None = None) -> Verdict:
     """Walk the chain; the first batch that no longer matches is named."""
     _, prev = 0, GENESIS
     anchor = db.execute("SELECT hash FROM chain_anchor WHERE id = 1").fetchone()
@@ -127,23 +126,23 @@ def verify(db: sqlite3.Connection, since_us: int | None = None) -> Verdict:
         prev = bytes(anchor[0])
     batches = rows_total = 0
     expected_next = {"events": None, "alerts": None}
-    for batch, kind, first, last, rows, created, digest, hash_ in db.execute(
+    for batch, kind, first, last, rows, created, stored_digest, hash_ in db.execute(
             "SELECT batch, kind, first_seq, last_seq, rows, created, digest, hash FROM chain"
             " ORDER BY batch").fetchall():
         where = f"batch {batch} ({kind} {first}–{last})"
-        if bytes(hash_) != link(prev, kind, first, last, rows, bytes(digest)):
+        if bytes(hash_) != link(prev, kind, first, last, rows, bytes(stored_digest)):
             return Verdict(False, batches, rows_total, prev.hex(),
                            f"{where}: its link does not follow the previous batch (a batch "
                            "before it was removed or the chain was edited)")
         if since_us is None or created >= since_us:
-            now_digest, now_rows, _ = digest_rows(db, kind, first, last)
+            now_digest, now_rows, _ = digest(rows_of(kind, first, last))
             if now_rows < rows:
                 return Verdict(False, batches, rows_total, prev.hex(),
                                f"{where}: {rows - now_rows} row(s) removed")
             if now_rows > rows:
                 return Verdict(False, batches, rows_total, prev.hex(),
                                f"{where}: {now_rows - rows} row(s) added")
-            if now_digest != bytes(digest):
+            if now_digest != bytes(stored_digest):
                 return Verdict(False, batches, rows_total, prev.hex(),
                                f"{where}: rows edited or reordered")
         gap = expected_next[kind]

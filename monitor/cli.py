@@ -137,6 +137,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from monitor.search import format_json_lines, format_table, search
     from monitor.store import Store
+    from monitor.usage import record_usage
 
     config = _config(args)
     now = datetime.now(UTC)
@@ -146,13 +147,18 @@ def cmd_search(args: argparse.Namespace) -> int:
                              config.path)
     text = " ".join(args.query)
     store = Store(config.store.path)
+    outcome = "failure"
     try:
         events = search(store, text, since=since, until=until, limit=args.limit)
+        outcome = "success"
     except QueryError as exc:
         if exc.col is not None:  # show where: the query, and a caret under the column
             print(f"  {text}\n  {' ' * (exc.col - 1)}^", file=sys.stderr)
         raise
-    finally:
+    finally:  # who searched for what is itself recorded, found or not
+        record_usage(store, config, "search", {"query": text, "since": args.since or "",
+                                               "until": args.until or "", "limit": args.limit,
+                                               "outcome": outcome})
         store.close()
     out = format_json_lines(events) if args.json else format_table(events, config.timezone)
     if out:
@@ -250,7 +256,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         raise WallwatchError(f"no store at {config.store.path}", config.path)
     store = Store(config.store.path)
     try:
-        verdict = chain.verify(store.db, ts_to_us(since) if since else None)
+        verdict = chain.verify(store.db, store.rows_of, ts_to_us(since) if since else None)
     finally:
         store.close()
     if verdict.ok:

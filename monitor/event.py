@@ -90,6 +90,15 @@ class Event:
     archived: bool | None = None  # the client is archived / offboarded
     extra: Mapping[str, Any] = field(default_factory=dict)
 
+    def with_(self, **changes: Any) -> Event:
+        """A copy with some attributes changed: dataclasses.replace without its
+        per-call field introspection (enrichment does this for every event)."""
+        new = object.__new__(Event)
+        for name in _SLOTS:
+            object.__setattr__(new, name, changes[name] if name in changes
+                               else getattr(self, name))
+        return new
+
     def get(self, name: str) -> Any:
         """The value of a public (dotted) field, or None when absent."""
         attr = FIELDS.get(name)
@@ -126,6 +135,9 @@ class Event:
         _put(doc, "event.id", self.id)
         _put(doc, "ecs.version", ECS_VERSION)
         return doc
+
+
+_SLOTS = tuple(Event.__dataclass_fields__)
 
 
 def _put(doc: dict[str, Any], dotted: str, value: Any) -> None:

@@ -171,9 +171,24 @@ class Store:
         before = self.db.total_changes
         self.db.executemany(_INSERT_EVENT, rows)
         stored = self.db.total_changes - before
-        if stored:
-            chain.append(self.db, "events", first, self.head(), _now_us())
+        if stored == len(rows):  # all new: their seqs are first, first+1, … (one writer)
+            canonical: Iterable[Sequence[Any]] = (
+                (first + i, r[0], r[1], e.file_path, e.file_target_path, r[4], *r[5:])
+                for i, (r, e) in enumerate(zip(rows, events, strict=True)))
+            chain.append(self.db, "events", first, first + stored - 1, canonical, _now_us())
+        elif stored:  # some were there already: hash what the database now holds
+            last = self.head()
+            chain.append(self.db, "events", first, last, self.rows_of("events", first, last),
+                         _now_us())
         return stored
+
+    def rows_of(self, kind: str, first: int, last: int) -> Iterator[tuple[Any, ...]]:
+        """A batch's rows in the hash chain's canonical order."""
+        if kind == "events":
+            sql = EVENT_SELECT + " WHERE e.seq BETWEEN ? AND ? ORDER BY e.seq"
+        else:
+            sql = "SELECT * FROM alerts WHERE seq BETWEEN ? AND ? ORDER BY seq"
+        return iter(self.db.execute(sql, (first, last)))
 
     def set_source_state(self, source: str, state: dict[str, Any]) -> None:
         self.db.execute(
@@ -202,7 +217,9 @@ class Store:
                   a.client, dumps(a.to_ecs())) for a in alerts])
             stored = self.db.total_changes - before
             if stored:
-                chain.append(self.db, "alerts", first, self.alerts_head(), _now_us())
+                last = self.alerts_head()
+                chain.append(self.db, "alerts", first, last, self.rows_of("alerts", first, last),
+                             _now_us())
             self.db.execute(
                 "INSERT INTO cursors(name, position, state) VALUES (?, ?, ?)"
                 " ON CONFLICT(name) DO UPDATE SET position=excluded.position, state=excluded.state",

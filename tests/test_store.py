@@ -112,7 +112,7 @@ def test_retention_removes_whole_batches_only_so_the_chain_still_verifies(tmp_pa
     store.commit_source_batch("s", mixed, [], {})
     assert store.prune(datetime.now(UTC) - timedelta(days=180)) == 1  # the mixed batch stays
     assert store.count() == 2
-    assert chain.verify(store.db).ok
+    assert chain.verify(store.db, store.rows_of).ok
 
 
 def test_retention_keeps_what_a_consumer_still_needs(tmp_path: Path) -> None:

@@ -37,7 +37,7 @@ from monitor.sources.syslog import parse_syslog
 from monitor.sources.tail import Line
 
 _HEADER = re.compile(
-    r"^\[(\d{4})/(\d\d)/(\d\d) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?,\s*\d+[^\]]*\]\s*(.*)$")
+    r"^\[(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)(?:\.(\d{1,6}))?,\s*\d+[^\]]*\]\s*(.*)$")
 UNCHANGED_ID = "4294967295"  # (uid_t)-1: fchown left this one as it was
 
 # failed op -> the action it was attempting
@@ -70,6 +70,7 @@ class SambaParser:
         self.grouper = AccessGrouper(ctx.source)
         # debug form: the header waiting for its record line (time, offset, is it ours)
         self.header: tuple[int, int, bool] | None = None
+        self._seconds: dict[str, int] = {}
 
     # -- LineParser -------------------------------------------------------
     def feed(self, line: Line, out: ParseOutput) -> None:
@@ -91,7 +92,7 @@ class SambaParser:
             ts_us, offset, ours = self.header
             self.header = None
             if ours:
-                self._record(line, text.strip(), us_to_ts(ts_us), offset, out)
+                self._record(line, text.strip(), us_to_ts(ts_us), ts_us, offset, out)
             else:
                 out.ignored += 1
         elif self.form != "debug":
@@ -120,15 +121,28 @@ class SambaParser:
             self.header = None
             out.bad(line, "bad debug-log header")
             return
-        y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
-        micro = int((m.group(7) or "0").ljust(6, "0"))
-        try:
-            ts = datetime(y, mo, d, h, mi, s, micro, tzinfo=self.tz)
-        except ValueError:
+        second = self._second_us(m.group(1))
+        if second is None:
             self.header = None
             out.bad(line, "impossible date in header")
             return
-        self.header = (ts_to_us(ts), line.offset, "do_log" in m.group(8))
+        micro = int((m.group(2) or "0").ljust(6, "0"))
+        self.header = (second + micro, line.offset, m.group(3).endswith("(do_log)"))
+
+    def _second_us(self, text: str) -> int | None:
+        """µs since the epoch of a local `YYYY/MM/DD HH:MM:SS`; cached, since many
+        records share their second and the timezone conversion is what costs."""
+        found = self._seconds.get(text)
+        if found is None:
+            try:
+                found = ts_to_us(datetime.strptime(text, "%Y/%m/%d %H:%M:%S").replace(
+                    tzinfo=self.tz))
+            except ValueError:
+                return None
+            if len(self._seconds) > 4096:
+                self._seconds.clear()
+            self._seconds[text] = found
+        return found
 
     def _syslog(self, line: Line, text: str, out: ParseOutput) -> None:
         parsed = parse_syslog(text, self.tz, self.ctx.now())
@@ -138,13 +152,14 @@ class SambaParser:
         if parsed.tag != self.tag:
             out.ignored += 1
             return
-        self._record(line, parsed.message.strip(), parsed.timestamp, line.offset, out)
+        self._record(line, parsed.message.strip(), parsed.timestamp,
+                     ts_to_us(parsed.timestamp), line.offset, out)
 
-    def _record(self, line: Line, body: str, ts: datetime, offset: int,
+    def _record(self, line: Line, body: str, ts: datetime, ts_us: int, offset: int,
                 out: ParseOutput) -> None:
         try:
-            rec = split_record(body, self.names, ts, offset, line.file_id)
-            self.grouper.expire(ts_to_us(ts), out.events)
+            rec = split_record(body, self.names, ts, ts_us, offset, line.file_id)
+            self.grouper.expire(ts_us, out.events)
             if (rec.op in GROUPED_OPS and (rec.ok or rec.op == "create_file")) or (
                     rec.op, rec.error) in LOOKUP_FAILURES:
                 self._grouped(rec, out)
@@ -195,7 +210,7 @@ class SambaParser:
         if op == "renameat":
             old, new = two_paths(args)
             if rec.ok:
-                grouper.note_rename(rec.session, new, ts_to_us(rec.timestamp))
+                grouper.note_rename(rec.session, new, rec.ts_us)
             return ev("file", "change", "rename", old, new, path=old, target=new)
         if op == "fchmod":
             path = path_arg(args, fixed_after=1)

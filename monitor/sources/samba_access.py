@@ -41,7 +41,7 @@ from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from monitor.event import Event, event_id, ts_to_us, us_to_ts
+from monitor.event import Event, event_id, us_to_ts
 from monitor.sources.samba_record import Record
 
 GAP_US = 5_000_000
@@ -176,7 +176,7 @@ class AccessGrouper:
         if rec.op != "fset_dos_attributes" or key in self.groups:
             return False
         when = self.renamed.pop(key, None)
-        return when is not None and ts_to_us(rec.timestamp) - when <= GAP_US
+        return when is not None and rec.ts_us - when <= GAP_US
 
     def expire(self, now_us: int, out: list[Event]) -> None:
         """Emit groups quiet for GAP before `now_us` (event time), oldest first."""
@@ -209,7 +209,7 @@ class AccessGrouper:
         self.groups.clear()
 
     def add(self, rec: Record, path: str, out: list[Event]) -> None:
-        ts = ts_to_us(rec.timestamp)
+        ts = rec.ts_us
         session = rec.session
         key = (session, path)
         group = self.groups.get(key)

@@ -27,6 +27,7 @@ class RecordError(ValueError):
 @dataclass(frozen=True, slots=True)
 class Record:
     timestamp: datetime
+    ts_us: int  # the same instant in µs: the grouping compares it for every record
     offset: int
     file_id: str
     op: str
@@ -48,7 +49,7 @@ def prefix_names(template: str) -> list[str]:
     return names
 
 
-def split_record(body: str, names: list[str], ts: datetime, offset: int,
+def split_record(body: str, names: list[str], ts: datetime, ts_us: int, offset: int,
                  file_id: str) -> Record:
     parts = body.split("|")
     n = len(names)
@@ -66,7 +67,7 @@ def split_record(body: str, names: list[str], ts: datetime, offset: int,
         error = result[4:].strip().removeprefix("(").removesuffix(")") or None
     else:
         raise RecordError(f"result must be 'ok' or 'fail (…)', found {result[:40]!r}")
-    return Record(ts, offset, file_id, op, ok, error, tuple(parts[n + 2:]), prefix)
+    return Record(ts, ts_us, offset, file_id, op, ok, error, tuple(parts[n + 2:]), prefix)
 
 
 def path_arg(args: tuple[str, ...], fixed_before: int = 0, fixed_after: int = 0) -> str:
