@@ -4,9 +4,10 @@ PY       := $(VENV)/bin/python
 PIP      := $(VENV)/bin/pip
 CONFIG   ?= deploy/examples/dev.yaml
 # Debian packages the test suite starts for real (servers and their clients)
-TEST_DEBS := samba smbclient rsyslog openssh-server auditd acl prometheus
+TEST_DEBS := samba smbclient rsyslog openssh-server auditd acl prometheus \
+             chromium fonts-wqy-microhei logrotate systemd slapd
 
-.PHONY: run test lint typecheck unit debs venv venv-test event clean
+.PHONY: run test lint typecheck unit debs venv venv-test event clean bench
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -46,6 +47,11 @@ lint: venv-test
 
 test: debs venv-test lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests
+
+# The benchmark (bench/README.md): Wallwatch against fail2ban-regex and SEC on generated
+# logs, 1M lines per file, medians of 3 runs. Takes a long while; prints markdown.
+bench: debs venv
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

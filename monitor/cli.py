@@ -6,12 +6,9 @@ import argparse
 import importlib
 import logging
 import os
-import signal
 import sys
-import threading
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime
 
 import orjson
 
@@ -20,18 +17,26 @@ from monitor.config import Config, load_config
 from monitor.durations import parse_duration
 from monitor.errors import QueryError, WallwatchError
 from monitor.event import ts_to_us
+from monitor.rules import sigma
 from monitor.rules.loader import load_rule_files
-from monitor.rules.model import Rule
+from monitor.service import load_rules_or_report as _load_rules_or_report
+from monitor.service import rule_paths as rule_paths
 
 DEFAULT_CONFIG = "/etc/wallwatch/wallwatch.yaml"
 # modules with `register(subparsers)` adding the commands of one area
 COMMAND_MODULES: list[str] = [
+    "monitor.sinks.notify_commands",
+    "monitor.sinks.es_commands",
+    "monitor.doctor_cli",
+    "monitor.reports.commands",
 ]
 log = logging.getLogger("wallwatch")
 
 
 def _config(args: argparse.Namespace) -> Config:
-    return load_config(args.config)
+    config = load_config(args.config)
+    sigma.configure(config)  # the Sigma field mappings this config adds or replaces
+    return config
 
 
 def _when(text: str | None, now: datetime) -> datetime | None:
@@ -57,81 +62,10 @@ def _positive(text: str) -> int:
     return value
 
 
-SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
-
-
-def rule_paths(config: Config | None, given: Sequence[str] = ()) -> list[str]:
-    """Rule files to use: those named, else the config's, else the shipped pack."""
-    if given:
-        return list(given)
-    if config is not None and config.rules:
-        return list(config.rules)
-    return [str(SHIPPED_RULES)]
-
-
-def _load_rules_or_report(paths: list[str]) -> list[Rule] | None:
-    rules, errors = load_rule_files(paths)
-    for err in errors:
-        log.error("rules: %s", err)
-    return None if errors else rules
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from monitor.pipeline import Daemon
+    from monitor.service import Service
 
-    config = _config(args)
-    paths = rule_paths(config)
-    rules = _load_rules_or_report(paths)
-    if rules is None:
-        return 1
-    daemon = Daemon(config, rules)
-    stopping = threading.Event()
-    reload = threading.Event()
-
-    def on_signal(signum: int, _frame: object) -> None:
-        log.info("received %s: draining", signal.Signals(signum).name)
-        stopping.set()
-
-    def on_hup(_signum: int, _frame: object) -> None:
-        reload.set()
-
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGHUP, on_hup)
-    daemon.start()
-    server = None
-    if config.metrics.enabled:
-        from monitor.metrics import MetricsServer, make_registry
-
-        registry = make_registry(daemon, config.store.path)
-        try:
-            server = MetricsServer(daemon, registry, config.metrics.host, config.metrics.port)
-            server.start()
-        except OSError as exc:  # a taken port must not stop the audit itself
-            log.error("metrics: cannot listen on %s:%d (%s); running without metrics",
-                      config.metrics.host, config.metrics.port, exc.strerror)
-    daemon.prune()
-    next_prune = datetime.now(UTC) + timedelta(hours=1)
-    while not stopping.wait(1.0):
-        if reload.is_set():
-            reload.clear()
-            new = _load_rules_or_report(paths)  # validated whole; a broken set changes nothing
-            if new is None:
-                log.error("rules: reload refused, keeping the %d rules in use", len(daemon.rules))
-            else:
-                daemon.reload_rules(new)
-                log.info("rules: reloaded %d rules", len(new))
-        if datetime.now(UTC) >= next_prune:
-            daemon.prune()
-            next_prune = datetime.now(UTC) + timedelta(hours=1)
-        if not daemon.alive():
-            log.error("a source thread died; stopping")
-            daemon.stop()
-            return 1
-    daemon.stop()
-    if server is not None:
-        server.stop()
-    return 0
+    return Service(args.config).run()
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -149,7 +83,12 @@ def cmd_search(args: argparse.Namespace) -> int:
     store = Store(config.store.path)
     outcome = "failure"
     try:
-        events = search(store, text, since=since, until=until, limit=args.limit)
+        if args.backend == "es":  # every host's events, on the cluster
+            from monitor.search.es_dsl import search_cluster
+
+            events = search_cluster(config, text, since=since, until=until, limit=args.limit)
+        else:
+            events = search(store, text, since=since, until=until, limit=args.limit)
         outcome = "success"
     except QueryError as exc:
         if exc.col is not None:  # show where: the query, and a caret under the column
@@ -158,7 +97,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     finally:  # who searched for what is itself recorded, found or not
         record_usage(store, config, "search", {"query": text, "since": args.since or "",
                                                "until": args.until or "", "limit": args.limit,
-                                               "outcome": outcome})
+                                               "outcome": outcome, "backend": args.backend})
         store.close()
     out = format_json_lines(events) if args.json else format_table(events, config.timezone)
     if out:
@@ -268,9 +207,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
+    from monitor.assignments.settings import parse_assignments
+
     config = _config(args)
+    from monitor.sinks.es_config import parse_es_config
+
+    providers = parse_assignments(config)  # sections parsed by their own modules, located too
+    parse_es_config(config)
     print(f"{config.path}: ok ({len(config.sources)} sources, {len(config.staff)} staff, "
-          f"{len(config.client_paths)} client path patterns)")
+          f"{len(providers)} assignment providers, {len(config.client_paths)} client path "
+          "patterns)")
     return 0
 
 
@@ -294,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     search.add_argument("--until", help="e.g. 1h or an ISO time")
     search.add_argument("--limit", type=_positive, default=100, help="at most this many events")
     search.add_argument("--json", action="store_true", help="one ECS JSON document per line")
+    search.add_argument("--backend", choices=("local", "es"), default="local",
+                        help="where to search: the local store (default) or every host's"
+                             " events on the Elasticsearch cluster")
     search.set_defaults(func=cmd_search)
 
     rules = sub.add_parser("rules", help="rule commands")

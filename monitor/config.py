@@ -161,7 +161,7 @@ def load_config(path: str | Path, source_types: Mapping[str, SourceSpec] | None 
     if not isinstance(root, YDict):
         raise ConfigError("config must be a mapping of sections", path, 1, 1)
     top = {"host", "timezone", "store", "sources", "clients", "shares", "staff", "rules",
-           "calendar", "elasticsearch", "notify", "metrics"}
+           "calendar", "elasticsearch", "notify", "metrics", "assignments", "sigma"}
     check_keys(root, top, set(), "the config")
     base = Path(path).parent
 

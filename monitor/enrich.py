@@ -1,18 +1,22 @@
-"""Enrichment: which client a path belongs to, whether the user is assigned to it,
-which share it is on. Pure functions of the event and the config, so a replay
-enriches an event exactly as the live run did.
+"""Enrichment: which client a path belongs to, whether the user was assigned to it
+at the event's time, which share it is on. Pure functions of the event, the config
+and the current assignment book (monitor/assignments), so a replay with the same
+book enriches an event exactly as the live run did.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import replace
+from collections.abc import Callable
 from datetime import datetime
 
+from monitor.assignments.book import BookHolder, normalise_user
+from monitor.assignments.staff import make_book
 from monitor.calendar import BusinessCalendar
-from monitor.config import Config, StaffMember
+from monitor.config import Config
 from monitor.event import Event
+
+__all__ = ["Enricher", "compile_client_pattern", "normalise_user"]
 
 
 def compile_client_pattern(pattern: str) -> re.Pattern[str]:
@@ -45,25 +49,18 @@ def compile_client_pattern(pattern: str) -> re.Pattern[str]:
     return re.compile("^" + "".join(out) + "$")
 
 
-def normalise_user(name: str) -> str:
-    """`FIRM\\alice`, `alice@firm.local` and `Alice` are all alice."""
-    name = name.rsplit("\\", 1)[-1]
-    if "@" in name:
-        name = name.split("@", 1)[0]
-    return name.lower()
-
-
 class Enricher:
     """Adds wallwatch.client, wallwatch.assigned, wallwatch.share and host.name."""
 
     def __init__(self, config: Config,
-                 off_hours: Callable[[datetime], bool] | None = None) -> None:
+                 off_hours: Callable[[datetime], bool] | None = None,
+                 assignments: BookHolder | None = None) -> None:
         if off_hours is None:
             off_hours = BusinessCalendar(config.calendar).off_hours
         self.patterns = [compile_client_pattern(p) for p in config.client_paths]
-        self.staff: Mapping[str, StaffMember] = config.staff
-        self.archived = frozenset(c.lower() for c in config.archived_clients)
-        self.timezone = config.timezone
+        self._clients: dict[str, str | None] = {}
+        # the daemon passes the refresher's holder; alone, the staff table is the book
+        self.assignments = assignments or BookHolder(make_book(config, {}))
         self.host_name = config.host_name
         # longest root first, so a nested share wins over its parent
         self.shares = sorted(((root.rstrip("/"), name) for name, root in config.shares.items()),
@@ -73,11 +70,18 @@ class Enricher:
     def client_of(self, path: str | None) -> str | None:
         if not path:
             return None
+        if path in self._clients:
+            return self._clients[path]
+        client = None
         for pattern in self.patterns:
             match = pattern.match(path)
             if match:
-                return match.group("client")
-        return None
+                client = match.group("client")
+                break
+        if len(self._clients) > 100_000:  # paths repeat; the cache stays bounded
+            self._clients.clear()
+        self._clients[path] = client
+        return client
 
     def share_of(self, path: str | None) -> str | None:
         if not path:
@@ -87,21 +91,20 @@ class Enricher:
                 return name
         return None
 
-    def assigned(self, user: str | None, client: str | None) -> bool | None:
-        """True/False for known staff and a known client; None when either is unknown."""
+    def assigned(self, user: str | None, client: str | None, at: datetime) -> bool | None:
+        """Was the user assigned to the client at `at`? None when either is unknown."""
         if not user or not client:
             return None
-        member = self.staff.get(normalise_user(user))
-        if member is None:
-            return None
-        return member.is_assigned(client)
+        return self.assignments.current.assigned(user, client, at)
 
     def __call__(self, ev: Event) -> Event:
+        book = self.assignments.current  # one book for the whole event, even mid-swap
         client = ev.client or self.client_of(ev.file_path) or self.client_of(ev.file_target_path)
         changes: dict[str, object] = {}
         if client != ev.client:
             changes["client"] = client
-        assigned = self.assigned(ev.user_name, client)
+        assigned = (book.assigned(ev.user_name, client, ev.timestamp)
+                    if ev.user_name and client else None)
         if assigned is not None and ev.assigned is None:
             changes["assigned"] = assigned
         if ev.share is None:
@@ -113,9 +116,10 @@ class Enricher:
         if self.off_hours is not None and ev.off_hours is None:
             changes["off_hours"] = self.off_hours(ev.timestamp)
         if client is not None and ev.archived is None:
-            changes["archived"] = client.lower() in self.archived
-        member = self.staff.get(normalise_user(ev.user_name)) if ev.user_name else None
-        if member is not None and member.left is not None and ev.departed is None:
+            changes["archived"] = book.is_archived(client)
+        if ev.user_name and ev.departed is None:
             # `left` is the last working day, in the firm's timezone
-            changes["departed"] = ev.timestamp.astimezone(self.timezone).date() > member.left
-        return replace(ev, **changes) if changes else ev  # type: ignore[arg-type]
+            departed = book.is_departed(ev.user_name, ev.timestamp)
+            if departed is not None:
+                changes["departed"] = departed
+        return ev.with_(**changes) if changes else ev

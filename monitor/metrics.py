@@ -40,20 +40,27 @@ class WallwatchCollector(Collector):
         self.daemon = daemon
         self.store_path = store_path
 
-    def _store_facts(self) -> tuple[int, int, dict[str, int], dict[str, int]]:
-        """Heads of events and alerts, consumer cursors, dead letters by source."""
+    def _store_facts(self) -> tuple[int, int, dict[str, int], dict[str, int],
+                                    list[tuple[str, str, int]]]:
+        """Heads of events and alerts, consumer cursors, dead letters by source, and
+        notification deliveries by route and state (the notifier's outbox)."""
         try:
             db = sqlite3.connect(f"file:{self.store_path}?mode=ro", uri=True, timeout=5)
         except sqlite3.Error:
-            return 0, 0, {}, {}
+            return 0, 0, {}, {}, []
         try:
             head = db.execute("SELECT max(seq) FROM events").fetchone()[0] or 0
             alerts = db.execute("SELECT max(seq) FROM alerts").fetchone()[0] or 0
             cursors = dict(db.execute("SELECT name, position FROM cursors").fetchall())
             dead = dict(db.execute("SELECT source, count(*) FROM dead_letters GROUP BY source"))
-            return int(head), int(alerts), cursors, dead
+            try:
+                outbox = [(str(r), str(s), int(n)) for r, s, n in db.execute(
+                    "SELECT route, state, count(*) FROM notify_outbox GROUP BY route, state")]
+            except sqlite3.Error:  # no notifier configured: no outbox table
+                outbox = []
+            return int(head), int(alerts), cursors, dead, outbox
         except sqlite3.Error:
-            return 0, 0, {}, {}
+            return 0, 0, {}, {}, []
         finally:
             db.close()
 
@@ -64,7 +71,19 @@ class WallwatchCollector(Collector):
         yield info
         yield from self._sources()
         yield from self._rules()
-        head, alerts_head, cursors, dead = self._store_facts()
+        head, alerts_head, cursors, dead, outbox = self._store_facts()
+        sent = CounterMetricFamily("wallwatch_notifications",
+                                   "Notification deliveries by route and outcome",
+                                   labels=["route", "outcome"])
+        pending = GaugeMetricFamily("wallwatch_notifications_pending",
+                                    "Deliveries waiting in the outbox", labels=["route"])
+        for route, state, n in outbox:
+            if state in ("sent", "failed"):
+                sent.add_metric([route, state], n)
+            elif state == "pending":
+                pending.add_metric([route], n)
+        yield sent
+        yield pending
         lag = GaugeMetricFamily("wallwatch_consumer_lag_events",
                                 "Events (or alerts) stored but not yet handled by a consumer",
                                 labels=["consumer"])

@@ -31,6 +31,7 @@ from watchdog.events import (
 from watchdog.observers import Observer
 
 from monitor import chain
+from monitor.assignments.refresher import AssignmentRefresher
 from monitor.config import Config, SourceConfig
 from monitor.enrich import Enricher
 from monitor.event import Event
@@ -38,6 +39,7 @@ from monitor.rules.consumer import RuleConsumer
 from monitor.rules.model import Rule
 from monitor.sinks import SINKS
 from monitor.sinks.base import SinkContext
+from monitor.sinks.elasticsearch import keep_from_seq
 from monitor.sources import SOURCES
 from monitor.sources.base import (
     LineParser,
@@ -220,7 +222,11 @@ class Daemon:
         sink_ctx = SinkContext(self.config, self.config.store.path, self.stop_flag)
         self.sinks: list[Runner] = [s for s in (make(sink_ctx) for make in SINKS)
                                     if s is not None]
-        enricher = Enricher(self.config)
+        # assignments first: the last good copy and a first refresh, before any event
+        self.assignments = AssignmentRefresher(self.config, self.config.store.path,
+                                               self.stop_flag)
+        self.assignments.start()
+        enricher = Enricher(self.config, assignments=self.assignments.holder)
         tailed = [cfg for cfg in self.config.sources if SOURCES[cfg.type].make_parser]
         self.runners = [SourceRunner(cfg, self.config, enricher, self.stop_flag)
                         for cfg in tailed]
@@ -249,7 +255,8 @@ class Daemon:
     def prune(self) -> int:
         store = Store(self.config.store.path)
         try:
-            removed = store.prune(datetime.now(UTC) - self.config.store.retention)
+            removed = store.prune(datetime.now(UTC) - self.config.store.retention,
+                                  keep_from_seq=keep_from_seq(self.config, store))
             batch, head = chain.head(store.db)
         finally:
             store.close()
@@ -263,11 +270,13 @@ class Daemon:
     def stop(self, timeout: float = 8.0) -> None:
         self.stop_flag.set()
         self.wake.set()
+        self.assignments.wake.set()
         self.consumer.wake.set()
         for runner in self.runners:
             runner.wake.set()
         deadline = time.monotonic() + timeout
-        for thread in [*self.runners, *self.others, self.consumer, *self.sinks]:
+        for thread in [*self.runners, *self.others, self.consumer, *self.sinks,
+                       self.assignments]:
             thread.join(max(0.1, deadline - time.monotonic()))
         self.observer.stop()
         self.observer.join(2)
@@ -291,6 +300,18 @@ class Daemon:
         if self.consumer.error:
             problems.append(f"rules: {self.consumer.error}")
         return not problems, problems
+
+    def rules_lag(self) -> int:
+        """Events stored but not yet evaluated."""
+        store = Store(self.config.store.path)
+        try:
+            return max(0, store.head() - self.consumer.position)
+        finally:
+            store.close()
+
+    def refresh_assignments(self) -> None:
+        """Re-read staff–client assignments from their providers now (SIGHUP)."""
+        self.assignments.refresh_now()
 
     def reload_rules(self, rules: list[Rule]) -> None:
         self.rules = rules

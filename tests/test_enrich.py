@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import load_config
@@ -55,8 +56,9 @@ def test_domain_and_case_do_not_hide_a_staff_member(tmp_path: Path) -> None:
 
 def test_all_access_role_with_exclusion(tmp_path: Path) -> None:
     e = enricher(tmp_path)
-    assert e.assigned("carol", "acme") is True
-    assert e.assigned("carol", "globex") is False
+    at = datetime(2026, 11, 2, 9, tzinfo=UTC)
+    assert e.assigned("carol", "acme", at) is True
+    assert e.assigned("carol", "globex", at) is False
 
 
 def test_unknown_user_or_path_leaves_assignment_absent(tmp_path: Path) -> None:

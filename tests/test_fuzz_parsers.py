@@ -21,7 +21,6 @@ from monitor.store import dumps
 
 LINES = int(os.environ.get("WALLWATCH_FUZZ_LINES", "20000"))
 DATA = Path(__file__).resolve().parent / "data"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 
 def real_lines(kind: str) -> list[bytes]:
@@ -29,7 +28,7 @@ def real_lines(kind: str) -> list[bytes]:
         "samba": [DATA / "samba" / "debug_audit.log", DATA / "samba" / "syslog_audit.log"],
         "samba_auth": [DATA / "samba" / "auth.log"],
         "auditd": [DATA / "auditd" / "raw.log", DATA / "auditd" / "enriched.log"],
-        "winlog": [CORPUS / "windows" / "otrf_selected_security_events.jsonl"],
+        "winlog": [DATA / "windows" / "otrf_selected_security_events.jsonl"],
         "sshd": [],
     }[kind]
     out = [line for f in files if f.exists() for line in f.read_bytes().split(b"\n") if line]

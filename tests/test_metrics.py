@@ -8,6 +8,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+from typing import ClassVar
 
 from tests.daemon_process import Daemon, caught_up, write_config
 from tests.daemon_process import wait_for as wait_until
@@ -77,3 +78,33 @@ def test_exposition_passes_promtool_and_healthz_is_ok(tmp_path: Path) -> None:
 def test_metrics_listen_on_loopback_by_default() -> None:
     from monitor.config import MetricsConfig
     assert MetricsConfig().host == "127.0.0.1" and MetricsConfig().port == 9108
+
+
+def test_notification_deliveries_are_counted_by_route_and_outcome(tmp_path: Path) -> None:
+    from prometheus_client import generate_latest
+
+    from monitor.metrics import make_registry
+    from monitor.sinks.notify_outbox import ensure_schema
+    from monitor.store import Store
+
+    store = Store(tmp_path / "w.db")
+    ensure_schema(store.db)
+    for i, (route, state) in enumerate([("mail", "sent"), ("mail", "sent"), ("mail", "failed"),
+                                        ("wecom", "pending")]):
+        store.db.execute("INSERT INTO notify_outbox (id, route, kind, subject, created, state,"
+                         " next_attempt, title, body) VALUES (?, ?, 'alert', ?, 0, ?, 0, 't',"
+                         " 'b')",
+                         (f"a{i}@{route}", route, f"a{i}", state))
+    store.close()
+
+    class NoDaemon:
+        runners: ClassVar[list[object]] = []
+        consumer = None
+
+        def health(self) -> tuple[bool, list[str]]:
+            return True, []
+
+    text = generate_latest(make_registry(NoDaemon(), str(tmp_path / "w.db"))).decode()
+    assert 'wallwatch_notifications_total{outcome="sent",route="mail"} 2.0' in text
+    assert 'wallwatch_notifications_total{outcome="failed",route="mail"} 1.0' in text
+    assert 'wallwatch_notifications_pending{route="wecom"} 1.0' in text

@@ -4,7 +4,9 @@ A file holds either one rule (a mapping with `id`) or
     lists: {bait_files: [canary.xlsx, 密码.txt]}
     rules: [ {id: …}, … ]
 A directory is read for *.yaml / *.yml (not its `tests/` folder, which holds
-the rules' sample events).
+the rules' sample events). A file whose top level has `detection:` or
+`correlation:` is Sigma and goes to monitor/rules/sigma (its correlations may name
+rules of other files of the same set).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from monitor.rules.model import (
     Threshold,
     Throttle,
 )
+from monitor.rules.sigma import SigmaSet, load_sigma, looks_like_sigma
 from monitor.yamlloc import YDict, YList, load_yaml
 
 COMMON = {"id", "title", "description", "severity", "kind", "when", "throttle", "enabled",
@@ -191,11 +194,13 @@ def _params(kind: str, node: YDict, lists: dict[str, tuple[str, ...]]) -> KindPa
     return None
 
 
-def load_file(path: Path) -> list[Rule]:
+def load_file(path: Path, sigma: SigmaSet | None = None) -> list[Rule]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise RuleError(f"cannot read rule file: {exc}", str(path)) from None
+    if looks_like_sigma(text):
+        return load_sigma(path, text, sigma)
     root = load_yaml(text, str(path), RuleError)
     if root is None:
         return []
@@ -247,12 +252,8 @@ def load_rule_files(paths: Iterable[str | Path]) -> tuple[list[Rule], list[RuleE
     rules: list[Rule] = []
     errors: list[RuleError] = []
     seen: dict[str, Rule] = {}
-    for path in rule_files(paths):
-        try:
-            loaded = load_file(path)
-        except RuleError as exc:
-            errors.append(exc)
-            continue
+
+    def keep(loaded: list[Rule]) -> None:
         for rule in loaded:
             first = seen.get(rule.id)
             if first is not None:
@@ -261,7 +262,17 @@ def load_rule_files(paths: Iterable[str | Path]) -> tuple[list[Rule], list[RuleE
                 continue
             seen[rule.id] = rule
             rules.append(rule)
-    return rules, errors
+
+    sigma = SigmaSet()
+    for path in rule_files(paths):
+        try:
+            keep(load_file(path, sigma))
+        except RuleError as exc:
+            errors.append(exc)
+    linked, link_errors = sigma.finish()  # Sigma correlations, once every file is read
+    errors.extend(link_errors)
+    keep(linked)
+    return sigma.suppress(rules), errors
 
 
 def load_rules(paths: Iterable[str | Path]) -> list[Rule]:

@@ -72,7 +72,27 @@ class NewValue:
     group_by: tuple[str, ...] = ()
 
 
-KindParams = Threshold | Distinct | Sequence | NewValue | None
+@dataclass(frozen=True)
+class Temporal:
+    """Events of several kinds (one `when` per step) by one group within a window —
+    Sigma's `temporal` and, with `ordered`, `temporal_ordered` correlations.
+
+    Each step names its own group fields (Sigma's aliases let one rule's `source.ip` meet
+    another's `destination.ip`); `labels` name them on the alert (the event field, or
+    the alias where the steps read different fields). It fires when `need` distinct
+    steps have matched (0: all of them), or, when `any_of` is given, when every step of
+    one of its sets has (an and/or condition in DNF)."""
+
+    window: timedelta
+    steps: tuple[Condition, ...]
+    group_by: tuple[tuple[str, ...], ...]  # per step, same length as steps
+    labels: tuple[str, ...]
+    ordered: bool = False
+    need: int = 0
+    any_of: tuple[tuple[int, ...], ...] = ()
+
+
+KindParams = Threshold | Distinct | Sequence | NewValue | Temporal | None
 
 
 @dataclass(frozen=True)

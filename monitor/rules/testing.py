@@ -87,7 +87,8 @@ def run_case(rule: Rule, case: YDict) -> CaseResult:
 def run_tests(rules: list[Rule], files: list[Path]) -> list[CaseResult]:
     by_id = {r.id: r for r in rules}
     results: list[CaseResult] = []
-    firing: dict[str, tuple[bool, bool]] = {r.id: (False, False) for r in rules}
+    firing: dict[str, tuple[bool, bool]] = {r.id: (False, False) for r in rules
+                                            if r.ruleset != "sigma"}
     for path in files:
         try:
             root = load_yaml(path.read_text(encoding="utf-8"), str(path), RuleError)
@@ -108,11 +109,13 @@ def run_tests(rules: list[Rule], files: list[Path]) -> list[CaseResult]:
                 continue
             result = run_case(rule, case)
             results.append(result)
-            fires, quiet = firing[rule.id]
+            fires, quiet = firing.get(rule.id, (False, False))
             if result.ok:
                 expected = case.get("alerts")
                 firing[rule.id] = (fires or bool(expected), quiet or expected == 0)
     for rule in rules:
+        if rule.ruleset == "sigma":  # Sigma rules bring no sample events of their own
+            continue
         fires, quiet = firing[rule.id]
         if not (fires and quiet):
             missing = " and ".join(w for w, have in (("a case that fires", fires),

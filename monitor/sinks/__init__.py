@@ -12,4 +12,6 @@ from monitor.sources.base import Runner
 SinkFactory = Callable[[SinkContext], Runner | None]
 
 SINKS: list[SinkFactory] = [
+    lambda ctx: __import__("monitor.sinks.notify", fromlist=["_"]).make_consumer(ctx),
+    lambda ctx: __import__("monitor.sinks.elasticsearch", fromlist=["_"]).make_consumer(ctx),
 ]

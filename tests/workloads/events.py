@@ -54,7 +54,7 @@ def stream(count: int, seed: int = 1, start: datetime | None = None) -> Iterator
                 return
             yield Event(id=event_id("wl", seed, n), timestamp=ts + timedelta(seconds=k),
                         dataset="samba.audit", category="file", type="access", action=action,
-                        user_name=user, source_ip="10.0.0.%d" % (1 + int(user[5:])),
+                        user_name=user, source_ip=f"10.0.0.{1 + int(user[5:])}",
                         file_path=f"/srv/share/clients/{client}/f{rng.randint(0, 300)}.xlsx",
                         client=client, assigned=client in own,
                         off_hours=ts.hour < 1 or ts.hour > 10)

@@ -9,6 +9,7 @@ from monitor.rules.kinds.distinct import DistinctState
 from monitor.rules.kinds.match import MatchState
 from monitor.rules.kinds.new_value import NewValueState
 from monitor.rules.kinds.sequence import SequenceState
+from monitor.rules.kinds.temporal import TemporalState
 from monitor.rules.kinds.threshold import ThresholdState
 from monitor.rules.model import Rule
 
@@ -18,6 +19,7 @@ STATES: dict[str, type[KindState[Any]]] = {
     "distinct": DistinctState,
     "sequence": SequenceState,
     "new_value": NewValueState,
+    "temporal": TemporalState,  # Sigma temporal correlations; not a YAML kind
 }
 
 
