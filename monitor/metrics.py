@@ -71,6 +71,7 @@ class WallwatchCollector(Collector):
         yield info
         yield from self._sources()
         yield from self._rules()
+        yield from self._shipper()
         head, alerts_head, cursors, dead, outbox = self._store_facts()
         sent = CounterMetricFamily("wallwatch_notifications",
                                    "Notification deliveries by route and outcome",
@@ -131,6 +132,30 @@ class WallwatchCollector(Collector):
                 last.add_metric([name], st.last_event.timestamp())
             alive.add_metric([name], 1 if runner.is_alive() and st.error is None else 0)
         yield from (events, lines, size, bad, lag, last, alive)
+
+    def _shipper(self) -> Iterator[Metric]:
+        items = CounterMetricFamily("wallwatch_es_items",
+                                    "Documents sent to Elasticsearch, by outcome",
+                                    labels=["outcome"])
+        backlog = GaugeMetricFamily("wallwatch_es_backlog",
+                                    "Stored but not yet shipped, by stream", labels=["stream"])
+        connected = GaugeMetricFamily("wallwatch_es_connected",
+                                      "1 when the last request reached the cluster")
+        high = GaugeMetricFamily("wallwatch_store_disk_high_water",
+                                 "1 while the store's disk is past the high-water mark with "
+                                 "documents waiting")
+        for sink in getattr(self.daemon, "sinks", []):
+            st = getattr(sink, "stats", None)
+            if st is None or not hasattr(st, "shipped"):
+                continue
+            items.add_metric(["created"], sum(st.shipped.values()))
+            items.add_metric(["rejected"], st.dead)
+            items.add_metric(["retried"], st.retries)
+            for stream, n in sorted(st.backlog.items()):
+                backlog.add_metric([stream], n)
+            connected.add_metric([], 1 if st.connected else 0)
+            high.add_metric([], 1 if st.high_water else 0)
+        yield from (items, backlog, connected, high)
 
     def _rules(self) -> Iterator[Metric]:
         engine = getattr(self.daemon.consumer, "engine", None)

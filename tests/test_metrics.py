@@ -108,3 +108,37 @@ def test_notification_deliveries_are_counted_by_route_and_outcome(tmp_path: Path
     assert 'wallwatch_notifications_total{outcome="sent",route="mail"} 2.0' in text
     assert 'wallwatch_notifications_total{outcome="failed",route="mail"} 1.0' in text
     assert 'wallwatch_notifications_pending{route="wecom"} 1.0' in text
+
+
+def test_elasticsearch_shipping_is_exported_by_outcome(tmp_path: Path) -> None:
+    from prometheus_client import generate_latest
+
+    from monitor.metrics import make_registry
+    from monitor.sinks.es_ship import ShipperStats
+    from monitor.store import Store
+
+    Store(tmp_path / "w.db").close()
+    stats = ShipperStats(shipped={"events": 90, "alerts": 3}, dead=2, retries=7,
+                         backlog={"events": 10, "alerts": 0}, connected=True)
+
+    class Sink:
+        def __init__(self) -> None:
+            self.stats = stats
+
+    class WithShipper:
+        runners: ClassVar[list[object]] = []
+        consumer = None
+        sinks: ClassVar[list[object]] = [Sink()]
+
+        def health(self) -> tuple[bool, list[str]]:
+            return True, []
+
+    text = generate_latest(make_registry(WithShipper(), str(tmp_path / "w.db"))).decode()
+    assert 'wallwatch_es_items_total{outcome="created"} 93.0' in text
+    assert 'wallwatch_es_items_total{outcome="rejected"} 2.0' in text
+    assert 'wallwatch_es_items_total{outcome="retried"} 7.0' in text
+    assert 'wallwatch_es_backlog{stream="events"} 10.0' in text
+    assert "wallwatch_es_connected 1.0" in text
+    check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                           text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
