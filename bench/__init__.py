@@ -1,0 +1,1 @@
+"""Benchmarks: a seeded log generator, Wallwatch against its peers, and the results."""
