@@ -7,7 +7,7 @@ CONFIG   ?= deploy/examples/dev.yaml
 TEST_DEBS := samba smbclient rsyslog openssh-server auditd acl prometheus \
              chromium fonts-wqy-microhei logrotate systemd slapd fail2ban sec
 
-.PHONY: run test lint typecheck unit debs venv venv-test event clean bench bench
+.PHONY: run test lint typecheck unit debs venv venv-test event clean bench
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -50,10 +50,6 @@ test: debs venv-test lint
 
 # The benchmark (bench/README.md): Wallwatch against fail2ban-regex and SEC on generated
 # logs, 1M lines per file, medians of 3 runs. Takes a long while; prints markdown.
-bench: debs venv
-	$(PY) bench/run.py
-
-# Wallwatch against fail2ban-regex and SEC on the same generated logs (bench/README.md)
 bench: debs venv
 	$(PY) bench/run.py
 
