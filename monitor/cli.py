@@ -198,12 +198,44 @@ def cmd_verify(args: argparse.Namespace) -> int:
         verdict = chain.verify(store.db, store.rows_of, ts_to_us(since) if since else None)
     finally:
         store.close()
-    if verdict.ok:
-        print(f"ok: {verdict.batches} batches, {verdict.rows} rows, chain head {verdict.head}")
-        return 0
-    print(f"TAMPERED: {verdict.problem} (the {verdict.batches} batches before it verify; "
-          f"last good head {verdict.head})")
-    return 1
+    if not verdict.ok:
+        print(f"TAMPERED: {verdict.problem} (the {verdict.batches} batches before it verify; "
+              f"last good head {verdict.head})")
+        return 1
+    print(f"ok: {verdict.batches} batches, {verdict.rows} rows, chain head {verdict.head}")
+    return _verify_against_cluster(config) if args.elasticsearch else 0
+
+
+def _verify_against_cluster(config: Config) -> int:
+    """The local links against their copies in Elasticsearch (a rewrite from scratch
+    verifies locally but not against what the cluster already holds)."""
+    from monitor.sinks.es_chain_check import compare, remote_links
+    from monitor.sinks.es_client import make_client
+    from monitor.sinks.es_config import parse_es_config
+    from monitor.store import Store
+
+    cfg = parse_es_config(config)
+    if cfg is None:
+        raise WallwatchError("--elasticsearch: the config has no 'elasticsearch:' section",
+                             config.path)
+    store = Store(config.store.path)
+    try:
+        local = {int(b): bytes(h) for b, h in store.db.execute("SELECT batch, hash FROM chain")}
+    finally:
+        store.close()
+    client = make_client(cfg)
+    try:
+        remote = remote_links(client, cfg.namespace, config.host_name)
+    finally:
+        client.close()
+    result = compare(local, min(local, default=0), remote)
+    for problem in result.problems:
+        print(f"TAMPERED: {problem}")
+    if not result.ok:
+        return 1
+    print(f"ok: {result.checked} links match their copies in Elasticsearch"
+          f" ({result.unshipped} not shipped yet)")
+    return 0
 
 
 def cmd_config_check(args: argparse.Namespace) -> int:
@@ -266,6 +298,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check the store's hash chain for tampering")
     verify.add_argument("--since", help="recompute batches stored since (e.g. 7d); links are "
                                         "always checked")
+    verify.add_argument("--elasticsearch", action="store_true",
+                        help="also compare the chain with the copy of its links the daemon"
+                             " shipped to Elasticsearch (catches a store rewritten from scratch)")
     verify.set_defaults(func=cmd_verify)
 
     alerts = sub.add_parser("alerts", help="list stored alerts")

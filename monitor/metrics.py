@@ -16,7 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
 from monitor import __version__
@@ -144,10 +149,16 @@ class WallwatchCollector(Collector):
         high = GaugeMetricFamily("wallwatch_store_disk_high_water",
                                  "1 while the store's disk is past the high-water mark with "
                                  "documents waiting")
+        latency = HistogramMetricFamily("wallwatch_es_bulk_duration_seconds",
+                                        "Duration of bulk requests to Elasticsearch, failed"
+                                        " ones included, by stream", labels=["stream"])
         for sink in getattr(self.daemon, "sinks", []):
             st = getattr(sink, "stats", None)
             if st is None or not hasattr(st, "shipped"):
                 continue
+            hist = st.bulk_seconds
+            for stream in sorted(hist.counts):
+                latency.add_metric([stream], hist.cumulative(stream), hist.sums[stream])
             items.add_metric(["created"], sum(st.shipped.values()))
             items.add_metric(["rejected"], st.dead)
             items.add_metric(["retried"], st.retries)
@@ -155,7 +166,7 @@ class WallwatchCollector(Collector):
                 backlog.add_metric([stream], n)
             connected.add_metric([], 1 if st.connected else 0)
             high.add_metric([], 1 if st.high_water else 0)
-        yield from (items, backlog, connected, high)
+        yield from (items, backlog, connected, high, latency)
 
     def _rules(self) -> Iterator[Metric]:
         engine = getattr(self.daemon.consumer, "engine", None)

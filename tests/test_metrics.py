@@ -120,6 +120,9 @@ def test_elasticsearch_shipping_is_exported_by_outcome(tmp_path: Path) -> None:
     Store(tmp_path / "w.db").close()
     stats = ShipperStats(shipped={"events": 90, "alerts": 3}, dead=2, retries=7,
                          backlog={"events": 10, "alerts": 0}, connected=True)
+    for seconds in (0.004, 0.03, 0.03, 0.7, 45.0):
+        stats.bulk_seconds.observe("events", seconds)
+    stats.bulk_seconds.observe("alerts", 0.02)
 
     class Sink:
         def __init__(self) -> None:
@@ -138,6 +141,13 @@ def test_elasticsearch_shipping_is_exported_by_outcome(tmp_path: Path) -> None:
     assert 'wallwatch_es_items_total{outcome="rejected"} 2.0' in text
     assert 'wallwatch_es_items_total{outcome="retried"} 7.0' in text
     assert 'wallwatch_es_backlog{stream="events"} 10.0' in text
+    # bulk latency: cumulative buckets, the 45 s request only in +Inf
+    assert 'wallwatch_es_bulk_duration_seconds_bucket{le="0.005",stream="events"} 1.0' in text
+    assert 'wallwatch_es_bulk_duration_seconds_bucket{le="0.05",stream="events"} 3.0' in text
+    assert 'wallwatch_es_bulk_duration_seconds_bucket{le="30.0",stream="events"} 4.0' in text
+    assert 'wallwatch_es_bulk_duration_seconds_bucket{le="+Inf",stream="events"} 5.0' in text
+    assert 'wallwatch_es_bulk_duration_seconds_count{stream="alerts"} 1.0' in text
+    assert 'wallwatch_es_bulk_duration_seconds_sum{stream="events"} 45.764' in text
     assert "wallwatch_es_connected 1.0" in text
     check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                            text=True)

@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     es_setup = es_sub.add_parser(
         "setup", help="install the ILM policy and index templates (safe to run again)",
         description="Installs the ILM policy, component templates and index templates for"
-                    " the data streams logs-wallwatch.events-* and logs-wallwatch.alerts-*."
+                    " the data streams logs-wallwatch.events-*, logs-wallwatch.alerts-* and"
+                    " logs-wallwatch.chain-* (the hash chain's links)."
                     " Objects already in place are left alone; a different existing one is"
                     " reported as a conflict (exit 1) unless --force.")
     es_setup.add_argument("--force", action="store_true",

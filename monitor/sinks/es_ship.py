@@ -26,23 +26,25 @@ import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from elasticsearch import Elasticsearch
 
+from monitor import chain
 from monitor.event import event_id
+from monitor.sinks.es_chain import chain_rows
 from monitor.sinks.es_client import describe, make_client, status_of
 from monitor.sinks.es_config import EsConfig
 from monitor.sinks.es_docs import DocContext, alert_doc
 from monitor.sinks.es_rows import RowDocs
+from monitor.sinks.es_stats import ShipperStats
 from monitor.sinks.es_templates import stream_name
 from monitor.store import DeadLetter, Store, dumps
 
 log = logging.getLogger(__name__)
 
-CURSORS = {"events": "es.events", "alerts": "es.alerts"}
+CURSORS = {"events": "es.events", "alerts": "es.alerts", "chain": "es.chain"}
 DEAD_SOURCE = "elasticsearch"
 POLL_SECONDS = 0.5
 DISK_CHECK_SECONDS = 30.0
@@ -56,20 +58,6 @@ class Item(NamedTuple):  # a tuple: thousands are made per batch
     seq: int
     id: str
     body: bytes  # the action line and the document line
-
-
-@dataclass
-class ShipperStats:
-    """What the shipper has done; read by metrics and `doctor`."""
-
-    shipped: dict[str, int] = field(default_factory=lambda: {"events": 0, "alerts": 0})
-    dead: int = 0
-    retries: int = 0
-    backlog: dict[str, int] = field(default_factory=lambda: {"events": 0, "alerts": 0})
-    connected: bool = False
-    error: str | None = None
-    disk_used_percent: float = 0.0
-    high_water: bool = False
 
 
 class Shipper(threading.Thread):
@@ -97,6 +85,10 @@ class Shipper(threading.Thread):
                 position = store.cursor(CURSORS["alerts"])[0]
                 alerts = self.read(store, "alerts", position)
                 moved = bool(alerts) and self.ship(store, client, "alerts", alerts)
+                # then the chain's new links: a copy of the tamper evidence off the host
+                links = self.read(store, "chain", store.cursor(CURSORS["chain"])[0])
+                if links and self.ship(store, client, "chain", links):
+                    moved = True
                 if reader is None or reader.error:
                     if reader is not None:
                         reader.close()
@@ -144,6 +136,8 @@ class Shipper(threading.Thread):
         rows: Iterable[tuple[int, str, dict[str, Any]]]
         if stream == "events":
             rows = (rows_of or self.rows).read(store, position, self.cfg.max_events)
+        elif stream == "chain":
+            rows = chain_rows(store, position, self.cfg.max_events, self.ctx)
         else:
             rows = [(seq, str(doc["event"]["id"]), alert_doc(doc, self.ctx))
                     for seq, doc in store.alerts_after(position, self.cfg.max_events)]
@@ -174,7 +168,11 @@ class Shipper(threading.Thread):
             try:
                 # pre-serialised NDJSON: the client passes bytes through untouched
                 body: Any = b"".join(i.body for i in chunk)
-                answer = client.bulk(index=index, operations=body, filter_path=_FILTER)
+                started = time.perf_counter()
+                try:
+                    answer = client.bulk(index=index, operations=body, filter_path=_FILTER)
+                finally:
+                    self.stats.bulk_seconds.observe(stream, time.perf_counter() - started)
             except Exception as exc:
                 if status_of(exc) == 413 and len(chunk) > 1:
                     half = len(chunk) // 2
@@ -284,7 +282,9 @@ class Shipper(threading.Thread):
 
     # -- backlog and disk ------------------------------------------------------
     def _watch_backlog(self, store: Store) -> None:
-        for stream, head in (("events", store.head()), ("alerts", store.alerts_head())):
+        batch, _ = chain.head(store.db)
+        for stream, head in (("events", store.head()), ("alerts", store.alerts_head()),
+                             ("chain", batch)):
             self.stats.backlog[stream] = max(0, head - store.cursor(CURSORS[stream])[0])
         now = time.monotonic()
         if now < self._next_disk_check:

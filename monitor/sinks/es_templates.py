@@ -17,11 +17,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-ECS_TEMPLATE_VERSION = 1  # bump when anything below changes; `es setup` updates older ones
+ECS_TEMPLATE_VERSION = 2  # bump when anything below changes; `es setup` updates older ones
 POLICY = "wallwatch"
 SETTINGS_TEMPLATE = "wallwatch@settings"
 MAPPINGS_TEMPLATE = "wallwatch@mappings"
-STREAMS = ("events", "alerts")
+STREAMS = ("events", "alerts", "chain")
 PRIORITY = 200  # the built-in `logs` index template (logs-*-*) has 100
 ROLLOVER_MAX_AGE = "7d"
 ROLLOVER_MAX_PRIMARY_SHARD_SIZE = "50gb"
@@ -125,6 +125,10 @@ FIELDS: dict[str, dict[str, Any]] = {
     "winlog.event_data": _F, "winlog.user_data": _F, "winlog.system": _F,
     # filesystem watcher
     "fswatch.detected": _K, "fswatch.entries_removed": _L,
+    # the hash chain's links (logs-wallwatch.chain-*)
+    "wallwatch.chain.batch": _L, "wallwatch.chain.kind": _K, "wallwatch.chain.first_seq": _L,
+    "wallwatch.chain.last_seq": _L, "wallwatch.chain.rows": _L, "wallwatch.chain.newest": _D,
+    "wallwatch.chain.digest": _K, "wallwatch.chain.hash": _K,
 }
 
 def stream_name(stream: str, namespace: str) -> str:

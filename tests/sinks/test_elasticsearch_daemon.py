@@ -22,6 +22,7 @@ from tests.workloads.events import stream
 standin = pytest.fixture(name="standin")(standin_server)
 EVENTS = stream_name("events", "default")
 ALERTS = stream_name("alerts", "default")
+CHAIN = stream_name("chain", "default")
 
 
 def es_section(url: str, auth: str, batch: int = 1000) -> str:
@@ -41,8 +42,9 @@ def drained(db: Path) -> bool:
         return False
     at = cursors(db)
     events, alerts = int(heads[0][0]), int(heads[0][1])
+    batch = query(db, "SELECT coalesce(max(batch), 0) FROM chain")[0][0]
     return (at.get("rules", 0) >= events and at.get("es.events", -1) >= events
-            and at.get("es.alerts", -1) >= alerts)
+            and at.get("es.alerts", -1) >= alerts and at.get("es.chain", -1) >= int(batch))
 
 
 def test_sigkill_while_shipping_then_restart_ships_everything_exactly_once(
@@ -77,6 +79,13 @@ def test_sigkill_while_shipping_then_restart_ships_everything_exactly_once(
     alert_arrivals = standin.arrivals(ALERTS)
     assert sorted(alert_arrivals) == sorted(stored_alerts)
     assert query(db, "SELECT count(*) FROM dead_letters")[0][0] == 0
+    # every link of the hash chain has a copy in the cluster, once, with the same hash
+    links = {int(b): bytes(h).hex() for b, h in query(db, "SELECT batch, hash FROM chain")}
+    chain_arrivals = standin.arrivals(CHAIN)
+    assert len(chain_arrivals) == len(set(chain_arrivals)) == len(links)
+    copies = {d["wallwatch"]["chain"]["batch"]: d["wallwatch"]["chain"]["hash"]
+              for d in standin.docs(CHAIN)}
+    assert copies == links
 
 
 def test_no_secret_shows_in_the_log_the_command_line_or_the_output(

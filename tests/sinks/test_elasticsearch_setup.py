@@ -59,9 +59,10 @@ def test_setup_installs_policy_and_templates_and_a_second_run_changes_nothing(
     assert first.returncode == 0, first.stderr
     assert outcomes(first.stdout) == {
         standin.url: "reachable", POLICY: "created", SETTINGS_TEMPLATE: "created",
-        MAPPINGS_TEMPLATE: "created", EVENTS_TEMPLATE: "created", ALERTS_TEMPLATE: "created"}
+        MAPPINGS_TEMPLATE: "created", EVENTS_TEMPLATE: "created", ALERTS_TEMPLATE: "created",
+        "logs-wallwatch.chain": "created"}
     state = standin.state()
-    assert state["puts"] == 5
+    assert state["puts"] == 6
     assert state["policies"][POLICY]["phases"]["delete"]["min_age"] == "400d"
     assert state["policies"][POLICY]["phases"]["hot"]["actions"]["rollover"] == {
         "max_age": "7d", "max_primary_shard_size": "50gb"}
@@ -73,7 +74,7 @@ def test_setup_installs_policy_and_templates_and_a_second_run_changes_nothing(
     second = wallwatch(cfg, "es", "setup")
     assert second.returncode == 0, second.stderr
     assert set(outcomes(second.stdout).values()) == {"reachable", "unchanged"}
-    assert standin.state()["puts"] == 5  # nothing written
+    assert standin.state()["puts"] == 6  # nothing written
 
 
 def test_a_conflicting_template_is_reported_not_overwritten_unless_forced(
