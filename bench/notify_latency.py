@@ -13,8 +13,11 @@ Peer, in the same process tree: apprise sending straight to the same SMTP server
 floor any apprise-based notifier has.
 
 The rules' `lateness` (default 10 s) is how long the engine waits for late events
-before it evaluates one: it dominates end-to-end latency, so each run names it.
-Everything else (source wake-up, rule poll 0.25 s, notifier poll 0.1 s) is default.
+before it evaluates an event for a rule with state; the wall-breach rule is a
+`match` rule, evaluated on arrival, so the lateness should not show here — each
+run names it to prove that. Samba's records of an access become one event when the
+client closes its handle; a stored batch wakes the rules, stored alerts wake the
+notifier (its 0.1 s poll is only a safety net).
 
     .venv/bin/python bench/notify_latency.py [--reads 100] [--lateness 0s 10s]
 """

@@ -50,13 +50,16 @@ from monitor.sources.base import (
     SourceType,
 )
 from monitor.sources.tail import MAX_LINE, Line, Tailer
-from monitor.store import Store
+from monitor.store import Store, free_bytes, is_disk_full
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0  # safety net when no inotify wake-up arrives
 IDLE_FLUSH_SECONDS = 2.0  # a quiet file releases the records a parser holds back
 RETRY_SECONDS = 5.0
+# a store that refuses writes (disk full) is retried sooner at first, then less often
+RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS = 1.0, 30.0
+REMIND_SECONDS = 300.0  # a long stall is logged again this often, not on every retry
 
 
 def make_parser(cfg: SourceConfig, config: Config, stype: SourceType | None = None,
@@ -111,6 +114,7 @@ class SourceStats:
     ignored: int = 0
     last_event: datetime | None = None
     error: str | None = None
+    blocked: str | None = None  # why the store refuses this source's writes (disk full)
     actions: dict[str, int] = field(default_factory=dict)  # events stored, by event.action
 
 
@@ -124,6 +128,9 @@ class SourceRunner(threading.Thread):
         self.stats = SourceStats()
         self.tailer: Tailer | None = None
         self.wake = threading.Event()
+        self.stored = threading.Event()  # set after each commit of events (the rules wait on it)
+        self.failures = 0  # commits failed in a row
+        self.failing_since = self.reminded = 0.0
 
     def _load(self, store: Store) -> tuple[Tailer, LineParser]:
         state = store.source_state(self.cfg.name) or {}
@@ -161,8 +168,8 @@ class SourceRunner(threading.Thread):
                 held = False
             stored = not (lines or out.events or out.dead) or self._commit(
                 store, tailer, parser, lines, out)
-            if not stored:
-                self.stop_flag.wait(RETRY_SECONDS)
+            if not stored:  # read nothing more until the store takes this batch
+                self.stop_flag.wait(self.retry_delay())
                 tailer, parser = self._load(store)
                 continue
             if not lines:
@@ -176,12 +183,14 @@ class SourceRunner(threading.Thread):
         try:
             store.commit_source_batch(self.cfg.name, events, out.dead, state)
         except Exception as exc:  # disk full, locked: rewind and retry, never skip
-            self.stats.error = f"cannot store: {exc}"
-            log.error("%s: cannot store batch (%s); will re-read from the last saved position",
-                      self.cfg.name, exc)
+            self._failed(store, exc)
             return False
+        if self.failures:
+            log.info("%s: the store takes writes again after %.0f s; resuming from the saved"
+                     " position", self.cfg.name, time.monotonic() - self.failing_since)
+        self.failures = 0
         st = self.stats
-        st.error = None
+        st.error = st.blocked = None
         st.lines += len(lines)
         st.bytes += sum(len(line.data) + 1 for line in lines)
         st.events += len(events)
@@ -191,7 +200,38 @@ class SourceRunner(threading.Thread):
         st.ignored += out.ignored
         if events:
             st.last_event = max(ev.timestamp for ev in events)
+            self.stored.set()
         return True
+
+
+    def retry_delay(self) -> float:
+        """Seconds before the next attempt: doubling while the store refuses writes."""
+        if self.stats.blocked is None:
+            return RETRY_SECONDS
+        return min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2.0 ** max(0, self.failures - 1))
+
+    def _failed(self, store: Store, exc: Exception) -> None:
+        """Say why nothing is read: once in the log (and again every few minutes), and
+        in the stats that /healthz and the metrics show."""
+        now = time.monotonic()
+        self.failures += 1
+        if self.failures == 1:
+            self.failing_since = self.reminded = now
+        if is_disk_full(exc):
+            free = free_bytes(store.path)
+            self.stats.blocked = "disk full"
+            self.stats.error = (
+                f"store full: cannot write to {store.path} ({exc}; "
+                f"{'?' if free is None else f'{free:,}'} bytes free); reading paused, the"
+                f" position kept, trying again in {self.retry_delay():g} s")
+        else:
+            self.stats.blocked = None
+            self.stats.error = f"cannot store: {exc}"
+        if self.failures == 1 or now - self.reminded >= REMIND_SECONDS:
+            self.reminded = now
+            log.error("%s: %s%s", self.cfg.name, self.stats.error,
+                      "" if self.stats.blocked else
+                      "; will re-read from the last saved position")
 
 
 class _Waker(FileSystemEventHandler):
@@ -230,6 +270,11 @@ class Daemon:
         tailed = [cfg for cfg in self.config.sources if SOURCES[cfg.type].make_parser]
         self.runners = [SourceRunner(cfg, self.config, enricher, self.stop_flag)
                         for cfg in tailed]
+        # a commit wakes the rules, new alerts wake the sinks: nothing waits for a poll
+        for tail_runner in self.runners:
+            tail_runner.stored = self.consumer.wake
+        self.consumer.alerted = [w for w in (getattr(s, "wake", None) for s in self.sinks)
+                                 if isinstance(w, threading.Event)]
         self.wake = threading.Event()
         self.others: list[Runner] = []
         for cfg in self.config.sources:

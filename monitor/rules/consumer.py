@@ -35,6 +35,7 @@ class RuleConsumer(threading.Thread):
         self.lateness = lateness
         self.stop_flag = stop
         self.wake = threading.Event()
+        self.alerted: list[threading.Event] = []  # set after alerts are stored (the sinks')
         self._pending: list[Rule] | None = None
         self._lock = threading.Lock()
         self.engine: RuleEngine | None = None
@@ -93,6 +94,9 @@ class RuleConsumer(threading.Thread):
                     continue
                 self.error = None
                 self.position = position
+                if alerts:
+                    for wake in self.alerted:
+                        wake.set()
                 for alert in alerts:
                     log.warning("ALERT [%s] %s: %s user=%s client=%s count=%d id=%s",
                                 alert.severity, alert.rule_id, alert.rule_name, alert.user_name,

@@ -1,11 +1,14 @@
 """The rule engine: rules are immutable, all state lives here.
 
-Time is event time. Events pass through a small reorder buffer: an event is
-evaluated once the newest event time seen is `lateness` past it, in (time, id)
-order, so the order of evaluation does not depend on how sources interleave
+Time is event time. For the rules that keep state across events (windows,
+sequences, seen values), events pass through a small reorder buffer: an event
+is evaluated once the newest event time seen is `lateness` past it, in (time,
+id) order, so the order of evaluation does not depend on how sources interleave
 their writes — a backtest over the same events gives the same alerts as the live
 run. An event later than that is still evaluated (at once) and counted as late;
-nothing is dropped.
+nothing is dropped. `match` rules conclude on one event, so they are evaluated
+as the event arrives, in the store's order (which a backtest of the store
+replays exactly): a wall breach alerts without waiting `lateness`.
 
 The whole state (the buffer, every rule's windows / sets / partial sequences,
 throttles) is one snapshot, stored by the consumer with its cursor and its
@@ -80,17 +83,21 @@ class RuleEngine:
         self.released: int | None = None  # event time up to which evaluation has happened
         self.swept: int | None = None  # event time of the last sweep of idle keys
         self.stats = EngineStats()
-        self._candidates: dict[tuple[str, ...], list[Rule]] = {}
+        # candidates by indexed fields: (match rules, rules with state)
+        self._candidates: dict[tuple[str, ...], tuple[list[Rule], list[Rule]]] = {}
 
-    def candidates(self, ev: Event) -> list[Rule]:
+    def candidates(self, ev: Event) -> tuple[list[Rule], list[Rule]]:
         """The rules an event can match at all, by the indexed fields their
-        conditions require: most rules are never tested on most events."""
+        conditions require (most rules are never tested on most events): the
+        `match` rules, evaluated on arrival, and the others, after the buffer."""
         key = (ev.category, ev.dataset, ev.action, ev.outcome)
         found = self._candidates.get(key)
         if found is None:
             values = dict(zip(INDEX_FIELDS, (k.casefold() for k in key), strict=True))
-            found = [r for r in self.rules
+            rules = [r for r in self.rules
                      if all(values[name] in allowed for name, allowed in r.when.requires)]
+            found = ([r for r in rules if r.kind == "match"],
+                     [r for r in rules if r.kind != "match"])
             if len(self._candidates) > 10_000:
                 self._candidates.clear()
             self._candidates[key] = found
@@ -99,12 +106,28 @@ class RuleEngine:
     # -- feeding -----------------------------------------------------------
     def process(self, ev: Event) -> list[Alert]:
         ts = ts_to_us(ev.timestamp)
-        if self.released is not None and ts < self.released:
+        self.stats.evaluated += 1
+        at_once, buffered = self.candidates(ev)
+        alerts = self._evaluate(ev, ts, at_once) if at_once else []
+        if not buffered:  # no rule with state wants it: it only moves time on
+            pass
+        elif self.released is not None and ts < self.released:
             self.stats.late += 1
-            return self._evaluate(ev, ts)
-        heapq.heappush(self.buffer, (ts, ev.id, next(self._tie), ev))
+            alerts.extend(self._evaluate(ev, ts, buffered))
+            return alerts
+        else:
+            heapq.heappush(self.buffer, (ts, ev.id, next(self._tie), ev))
         self.max_ts = ts if self.max_ts is None else max(self.max_ts, ts)
-        return self._release(self.max_ts - self.lateness_us)
+        watermark = self.max_ts - self.lateness_us
+        alerts.extend(self._release(watermark))
+        # idle keys (windows, throttles of every kind) go once everything up to the
+        # watermark has been evaluated
+        if self.swept is None:
+            self.swept = watermark
+        elif watermark - self.swept >= EXPIRE_EVERY_US:
+            self.expire(watermark)
+            self.swept = watermark
+        return alerts
 
     def flush(self) -> list[Alert]:
         """Evaluate everything buffered (end of a backtest, or the log has gone quiet)."""
@@ -117,19 +140,13 @@ class RuleEngine:
         while self.buffer and self.buffer[0][0] <= upto:
             ts, _, _, ev = heapq.heappop(self.buffer)
             self.released = ts if self.released is None else max(self.released, ts)
-            if self.swept is None:
-                self.swept = self.released
-            elif self.released - self.swept >= EXPIRE_EVERY_US:
-                self.expire(self.released)
-                self.swept = self.released
-            alerts.extend(self._evaluate(ev, ts))
+            alerts.extend(self._evaluate(ev, ts, self.candidates(ev)[1]))
         return alerts
 
-    def _evaluate(self, ev: Event, ts: int) -> list[Alert]:
+    def _evaluate(self, ev: Event, ts: int, rules: list[Rule]) -> list[Alert]:
         stats = self.stats
-        stats.evaluated += 1
         alerts = []
-        for rule in self.candidates(ev):
+        for rule in rules:
             if not rule.when.test(ev):
                 continue
             stats.matches[rule.id] = stats.matches.get(rule.id, 0) + 1

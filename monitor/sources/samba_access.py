@@ -22,9 +22,13 @@ as a group and become one event:
 - metadata lookups of the entries of a directory the same session has open
   (a listing) are counted on the directory's event (`samba.entries`) instead
   of producing one `stat` per entry.
-A group ends when its session does something else to the path (rename, delete,
-chmod…), disconnects, has been quiet for GAP of *event time*, or has lasted
-MAX_SPAN (so a long copy still shows up every minute). Because every rule is on
+A group ends when the client closes the handle it opened (the first successful
+close after its `create_file`: the access is complete, and alert latency should
+not wait for anything else), when its session does something else to the path
+(rename, delete, chmod…), disconnects, has been quiet for GAP of *event time*,
+or has lasted MAX_SPAN (so a long copy still shows up every minute). The
+`openat`/`close` pairs before the `create_file` are Samba's own look-ups and do
+not end it. Because every rule is on
 the records' own timestamps, re-reading the same lines forms the same groups,
 and the event's id (from its first record's offset) is the same.
 A failed open (`create_file` fail) is grouped too: alone it becomes an `open`
@@ -244,6 +248,10 @@ class AccessGrouper:
             group.file_type = "dir" if kind == "dir" else "file"
             if not rec.ok:
                 group.error = rec.error
+        elif rec.op == "close" and rec.ok and group.opened:
+            del self.groups[key]  # the client's handle is closed: the access is complete
+            out.append(group.to_event())
+            return
         self.groups.move_to_end(key)
 
     def snapshot(self) -> dict[str, Any]:

@@ -126,3 +126,29 @@ def test_rule_fingerprints_are_the_same_in_every_process() -> None:
                            env={"PYTHONHASHSEED": seed, "PATH": "/usr/bin"},
                            cwd=SHIPPED.parent).stdout for seed in ("1", "2", "3")}
     assert len(outs) == 1 and "Sequence" in outs.pop()
+
+
+MATCH_RULE = ("id: t.m\ntitle: m\nwhen: {event.action: read, wallwatch.assigned: false}\n"
+              "throttle: {by: [user.name], for: 1m}\n")
+
+
+def test_a_match_rule_alerts_on_arrival_while_a_threshold_waits_for_the_lateness(
+        tmp_path: Path) -> None:
+    rules = rules_from(tmp_path, MATCH_RULE) + rules_from(tmp_path, THRESHOLD_RULE.replace(
+        "delete", "read").replace("count: 4", "count: 1"), "th.yaml")
+    engine = RuleEngine(rules, timedelta(seconds=10))
+    first = engine.process(event_from_fields(
+        at(0, event__action="read", user__name="bob", wallwatch__assigned=False), 0))
+    assert [a.rule_id for a in first] == ["t.m"]  # the threshold's event is still buffered
+    later = engine.process(event_from_fields(at(11, event__action="stat", user__name="x"), 1))
+    assert [a.rule_id for a in later] == ["t.th"]
+
+
+def test_match_throttles_are_swept_even_without_rules_that_buffer(tmp_path: Path) -> None:
+    engine = RuleEngine(rules_from(tmp_path, MATCH_RULE), timedelta(seconds=10))
+    for n in range(2_000):  # a new user every 10 s: each throttle lives one minute
+        engine.process(event_from_fields(at(10 * n, event__action="read", user__name=f"u{n}",
+                                            wallwatch__assigned=False), n))
+    assert engine.buffer == []
+    assert engine.state_size() < 20
+    assert engine.stats.alerts["t.m"] == 2_000
