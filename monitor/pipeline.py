@@ -116,6 +116,7 @@ class SourceStats:
     error: str | None = None
     blocked: str | None = None  # why the store refuses this source's writes (disk full)
     actions: dict[str, int] = field(default_factory=dict)  # events stored, by event.action
+    datasets: set[str] = field(default_factory=set)  # event.dataset of the events stored
 
 
 class SourceRunner(threading.Thread):
@@ -196,6 +197,7 @@ class SourceRunner(threading.Thread):
         st.events += len(events)
         for ev in events:
             st.actions[ev.action] = st.actions.get(ev.action, 0) + 1
+            st.datasets.add(ev.dataset)
         st.dead += len(out.dead)
         st.ignored += out.ignored
         if events:
@@ -275,6 +277,7 @@ class Daemon:
             tail_runner.stored = self.consumer.wake
         self.consumer.alerted = [w for w in (getattr(s, "wake", None) for s in self.sinks)
                                  if isinstance(w, threading.Event)]
+        self.consumer.lagging = self.lagging
         self.wake = threading.Event()
         self.others: list[Runner] = []
         for cfg in self.config.sources:
@@ -296,6 +299,18 @@ class Daemon:
             runner.start()
         log.info("wallwatch started: %d source(s), %d rule(s), store %s",
                  len(self.runners) + len(self.others), len(self.rules), self.config.store.path)
+
+    def lagging(self) -> tuple[frozenset[str], bool]:
+        """Datasets of the tailed sources that have unread lines (the rules wait for
+        them), and whether one of those has stored no event yet this run."""
+        datasets: set[str] = set()
+        unknown = False
+        for runner in self.runners:
+            if runner.tailer is None or runner.tailer.lag() == 0:
+                continue
+            datasets |= runner.stats.datasets
+            unknown = unknown or not runner.stats.datasets
+        return frozenset(datasets), unknown
 
     def prune(self) -> int:
         store = Store(self.config.store.path)

@@ -11,12 +11,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
+from monitor.event import Event
 from monitor.rules.engine import RuleEngine
 from monitor.rules.model import Rule
-from monitor.store import Store
+from monitor.store import EVENT_SELECT, Store, row_to_event
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,9 @@ class RuleConsumer(threading.Thread):
         self.stop_flag = stop
         self.wake = threading.Event()
         self.alerted: list[threading.Event] = []  # set after alerts are stored (the sinks')
+        # the datasets of sources still catching up, and whether one of them has not
+        # stored an event yet (the daemon provides it; a backtest has none)
+        self.lagging: Callable[[], tuple[frozenset[str], bool]] | None = None
         self._pending: list[Rule] | None = None
         self._lock = threading.Lock()
         self.engine: RuleEngine | None = None
@@ -58,7 +62,7 @@ class RuleConsumer(threading.Thread):
     def _load(self, store: Store) -> RuleEngine:
         self.position, state = store.cursor(CURSOR)
         engine = RuleEngine(self.rules, self.lateness)
-        engine.restore(state)
+        engine.restore(state, lambda seqs: load_events(store, seqs))
         return engine
 
     def _loop(self, store: Store) -> None:
@@ -71,16 +75,19 @@ class RuleConsumer(threading.Thread):
                 self.rules = pending
                 engine = self.engine = engine.with_rules(pending)
                 log.info("rules: now %d rules", len(engine.rules))
+            if self.lagging is not None:
+                engine.holding, engine.holding_unknown = self.lagging()
             batch = store.events_after(self.position, BATCH)
             alerts = []
-            for _, ev in batch:
-                alerts.extend(engine.process(ev))
+            for seq, ev in batch:
+                alerts.extend(engine.process(ev, seq))
             position = batch[-1][0] if batch else self.position
             now = time.monotonic()
             flushed = False
             if batch:
                 quiet_since = now
-            elif engine.buffer and now - quiet_since >= self.lateness.total_seconds():
+            elif (engine.buffer and now - quiet_since >= self.lateness.total_seconds()
+                  and not engine.holding and not engine.holding_unknown):
                 alerts.extend(engine.flush())  # the log went quiet: nothing later is coming
                 flushed = True
             if batch or alerts or flushed or pending is not None:
@@ -104,3 +111,14 @@ class RuleConsumer(threading.Thread):
             if len(batch) < BATCH:
                 self.wake.wait(POLL_SECONDS)
                 self.wake.clear()
+
+
+def load_events(store: Store, seqs: list[int]) -> dict[int, Event]:
+    """The stored events with these seqs (the buffered part of a snapshot)."""
+    out: dict[int, Event] = {}
+    for i in range(0, len(seqs), 500):
+        chunk = seqs[i:i + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in store.db.execute(f"{EVENT_SELECT} WHERE e.seq IN ({marks})", chunk):
+            out[int(row[0])] = row_to_event(row)
+    return out

@@ -6,7 +6,10 @@ is evaluated once the newest event time seen is `lateness` past it, in (time,
 id) order, so the order of evaluation does not depend on how sources interleave
 their writes — a backtest over the same events gives the same alerts as the live
 run. An event later than that is still evaluated (at once) and counted as late;
-nothing is dropped. `match` rules conclude on one event, so they are evaluated
+nothing is dropped. While a source is still catching up on a backlog, the
+buffer also waits for it (`holding`: the consumer names the datasets of sources
+with unread lines), so one source's live events do not make another's backlog
+late — bounded by MAX_BUFFERED events. `match` rules conclude on one event, so they are evaluated
 as the event arrives, in the store's order (which a backtest of the store
 replays exactly): a wall breach alerts without waiting `lateness`.
 
@@ -21,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import itertools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -38,6 +41,13 @@ SNAPSHOT_VERSION = 1
 # time, not on a count of events: a restarted engine must sweep at the same
 # moments as an uninterrupted one, or a late event could see different state.
 EXPIRE_EVERY_US = 60_000_000
+# While a source catches up, at most this many events wait for it; beyond, the
+# oldest are evaluated anyway (memory stays bounded; they may count as late).
+MAX_BUFFERED = 200_000
+
+# takes store seqs, gives their events (the snapshot keeps only the seqs of
+# buffered events that came from the store)
+LoadEvents = Callable[[list[int]], dict[int, Event]]
 
 
 def _canonical(value: Any) -> str:
@@ -77,12 +87,19 @@ class RuleEngine:
         self.lateness_us = int(lateness.total_seconds() * 1_000_000)
         self.states: dict[str, KindState[Any]] = {r.id: new_state(r) for r in self.rules}
         self.throttles: dict[str, dict[tuple[str, ...], int]] = {r.id: {} for r in self.rules}
-        self.buffer: list[tuple[int, str, int, Event]] = []
+        # (time, id, tie, event, store seq or -1)
+        self.buffer: list[tuple[int, str, int, Event, int]] = []
         self._tie = itertools.count()
         self.max_ts: int | None = None
         self.released: int | None = None  # event time up to which evaluation has happened
         self.swept: int | None = None  # event time of the last sweep of idle keys
         self.stats = EngineStats()
+        self.heads: dict[str, int] = {}  # newest event time per dataset
+        # set by the consumer: datasets of sources still catching up, and whether a
+        # catching-up source has not said yet which datasets it brings (hold all)
+        self.holding: frozenset[str] = frozenset()
+        self.holding_unknown = False
+        self.missing = 0  # buffered events a restored snapshot named but the store lost
         # candidates by indexed fields: (match rules, rules with state)
         self._candidates: dict[tuple[str, ...], tuple[list[Rule], list[Rule]]] = {}
 
@@ -104,9 +121,13 @@ class RuleEngine:
         return found
 
     # -- feeding -----------------------------------------------------------
-    def process(self, ev: Event) -> list[Alert]:
+    def process(self, ev: Event, seq: int = -1) -> list[Alert]:
+        """Evaluate one event; `seq` is its place in the store, if it came from one."""
         ts = ts_to_us(ev.timestamp)
         self.stats.evaluated += 1
+        head = self.heads.get(ev.dataset)
+        if head is None or ts > head:
+            self.heads[ev.dataset] = ts
         at_once, buffered = self.candidates(ev)
         alerts = self._evaluate(ev, ts, at_once) if at_once else []
         if not buffered:  # no rule with state wants it: it only moves time on
@@ -116,9 +137,9 @@ class RuleEngine:
             alerts.extend(self._evaluate(ev, ts, buffered))
             return alerts
         else:
-            heapq.heappush(self.buffer, (ts, ev.id, next(self._tie), ev))
+            heapq.heappush(self.buffer, (ts, ev.id, next(self._tie), ev, seq))
         self.max_ts = ts if self.max_ts is None else max(self.max_ts, ts)
-        watermark = self.max_ts - self.lateness_us
+        watermark = self.watermark()
         alerts.extend(self._release(watermark))
         # idle keys (windows, throttles of every kind) go once everything up to the
         # watermark has been evaluated
@@ -129,6 +150,19 @@ class RuleEngine:
             self.swept = watermark
         return alerts
 
+    def watermark(self) -> int:
+        """Event time up to which buffered events are evaluated: `lateness` behind
+        the newest event, and behind the newest of each source still catching up."""
+        assert self.max_ts is not None
+        mark = self.max_ts - self.lateness_us
+        if self.holding_unknown:  # nothing new until that source has spoken
+            return min(mark, self.released) if self.released is not None else -(1 << 62)
+        for dataset in self.holding:
+            head = self.heads.get(dataset)
+            if head is not None:
+                mark = min(mark, head - self.lateness_us)
+        return mark
+
     def flush(self) -> list[Alert]:
         """Evaluate everything buffered (end of a backtest, or the log has gone quiet)."""
         if self.max_ts is None:
@@ -137,8 +171,8 @@ class RuleEngine:
 
     def _release(self, upto: int) -> list[Alert]:
         alerts: list[Alert] = []
-        while self.buffer and self.buffer[0][0] <= upto:
-            ts, _, _, ev = heapq.heappop(self.buffer)
+        while self.buffer and (self.buffer[0][0] <= upto or len(self.buffer) > MAX_BUFFERED):
+            ts, _, _, ev, _ = heapq.heappop(self.buffer)
             self.released = ts if self.released is None else max(self.released, ts)
             alerts.extend(self._evaluate(ev, ts, self.candidates(ev)[1]))
         return alerts
@@ -203,14 +237,18 @@ class RuleEngine:
             "max_ts": self.max_ts,
             "released": self.released,
             "swept": self.swept,
-            "buffer": [event_to_json(ev) for _, _, _, ev in sorted(self.buffer)],
+            "heads": self.heads,
+            # a stored event by its seq (cheap at any buffer size), others whole
+            "buffer": [seq if seq >= 0 else event_to_json(ev)
+                       for _, _, _, ev, seq in sorted(self.buffer)],
             "rules": {rid: {"def": rule_fingerprint(by_id[rid]), "state": st.snapshot(),
                             "throttle": [[list(k), v] for k, v in self.throttles[rid].items()]}
                       for rid, st in self.states.items()},
         })
 
-    def restore(self, blob: bytes | None) -> None:
-        """Take back a snapshot. Rules whose definition changed start afresh."""
+    def restore(self, blob: bytes | None, load: LoadEvents | None = None) -> None:
+        """Take back a snapshot; `load` fetches buffered events kept by store seq.
+        Rules whose definition changed start afresh."""
         if not blob:
             return
         data = orjson.loads(blob)
@@ -218,10 +256,20 @@ class RuleEngine:
             return
         self.max_ts, self.released = data.get("max_ts"), data.get("released")
         self.swept = data.get("swept")
+        self.heads = {str(k): int(v) for k, v in (data.get("heads") or {}).items()}
+        items = data.get("buffer", [])
+        seqs = [item for item in items if isinstance(item, int)]
+        loaded = load(seqs) if seqs and load is not None else {}
+        # a buffered event gone from the store (retention removed it) is skipped
+        self.missing = len(seqs) - len(loaded)
         self.buffer = []
-        for item in data.get("buffer", []):
-            ev = event_from_json(item)
-            heapq.heappush(self.buffer, (ts_to_us(ev.timestamp), ev.id, next(self._tie), ev))
+        for item in items:
+            if isinstance(item, int) and item not in loaded:
+                continue
+            seq = item if isinstance(item, int) else -1
+            ev = loaded[item] if isinstance(item, int) else event_from_json(item)
+            heapq.heappush(self.buffer,
+                           (ts_to_us(ev.timestamp), ev.id, next(self._tie), ev, seq))
         by_id = {r.id: r for r in self.rules}
         for rid, saved in data.get("rules", {}).items():
             rule = by_id.get(rid)
@@ -233,6 +281,8 @@ class RuleEngine:
     def with_rules(self, rules: Iterable[Rule]) -> RuleEngine:
         """A new engine for a reloaded rule set, keeping the state of unchanged rules."""
         engine = RuleEngine(rules, timedelta(microseconds=self.lateness_us))
-        engine.restore(self.snapshot())
+        buffered = {seq: ev for _, _, _, ev, seq in self.buffer if seq >= 0}
+        engine.restore(self.snapshot(), lambda seqs: {s: buffered[s] for s in seqs})
+        engine.holding, engine.holding_unknown = self.holding, self.holding_unknown
         engine.stats = self.stats
         return engine
