@@ -8,6 +8,11 @@ carry no EOE record, so an event is known complete when:
 - a record of a *later* event (greater serial or later time) has arrived and then
   LAG more records have — counted in records, not seconds, so replaying the same
   lines forms exactly the same events; or
+- a record stamped LAG_SECONDS or more after the event's own time has arrived: the
+  kernel writes an event's records within milliseconds, and waiting for LAG more
+  records after a quiet spell would hold a file event for hours of event time
+  while the single-record events after it go ahead (the rules would see it late);
+  this too is on the records' own time stamps, so replays form the same events; or
 - it has seen no record for MAX_IDLE records (clock steps, several nodes), or
   MAX_PENDING events are held (the oldest goes), or flush() is called.
 A record for an event already emitted starts a new (incomplete) event: nothing is
@@ -23,6 +28,7 @@ from typing import Any
 from monitor.sources.auditd_records import Record, RecordError, parse_record
 
 LAG_RECORDS = 64
+LAG_SECONDS = 2
 MAX_IDLE_RECORDS = 1024
 MAX_PENDING = 1000
 
@@ -75,7 +81,8 @@ class Joiner:
                 other.later = n
         for other_key, other in list(self.pending.items()):
             if ((other.later is not None and n - other.later >= self.lag)
-                    or n - other.last >= MAX_IDLE_RECORDS):
+                    or n - other.last >= MAX_IDLE_RECORDS
+                    or rec.sec - other.records[0].sec >= LAG_SECONDS):
                 done.append(self.pending.pop(other_key))
         while len(self.pending) > MAX_PENDING:
             done.append(self.pending.popitem(last=False)[1])

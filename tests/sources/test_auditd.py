@@ -148,6 +148,17 @@ def test_an_event_is_complete_lag_records_after_a_later_event_began() -> None:
     assert emitted(5) == [] and emitted(6) == [1] and emitted(7) == [1, 2]
 
 
+def test_an_event_is_complete_once_a_record_two_seconds_younger_arrives() -> None:
+    """After a quiet spell the next record is much later: the held file event goes
+    out before the single-record event that follows it, not LAG records later."""
+    out = run_lines(parser(), [t.encode() for t in [
+        syscall(1, "unlink", 87), path_rec(1, 0, "/a", "DELETE"),
+        "type=USER_LOGIN msg=audit(1700003600.000:9): pid=1 uid=0 auid=4294967295 "
+        "ses=4294967295 msg='op=login acct=\"bob\" exe=\"/usr/sbin/sshd\" hostname=? "
+        "addr=192.0.2.7 terminal=ssh res=failed'"]], flush=False)
+    assert [e.action for e in out.events] == ["deleted", "logged-in"]
+
+
 def test_eoe_ends_an_event_at_once_and_user_messages_need_nothing() -> None:
     out = run_lines(parser(), [t.encode() for t in [
         syscall(1, "unlink", 87), path_rec(1, 0, "/a", "DELETE"), eoe(1),
