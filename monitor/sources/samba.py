@@ -175,7 +175,15 @@ class SambaParser:
             path = path_arg(rec.args, fixed_before=1)
         else:
             path = path_arg(rec.args)
-        if len(path) > 1:
+        if len(path) > 1 and path.endswith("/"):
+            if rec.op == "openat" and rec.ok:
+                # Samba opens the share root (logged as `<share path>/`) at the start of
+                # nearly every client request: its own look-up, not the client's act. As
+                # an event it would be most of the log (a `stat` of the share root for
+                # every action); the client's real look-ups of the root (`<share path>`,
+                # a create_file) still are events.
+                out.ignored += 1
+                return
             path = path.rstrip("/")  # `clients/` and `clients` are one directory
         if self.grouper.is_rename_housekeeping(rec, path):
             return

@@ -168,6 +168,25 @@ def test_reads_far_apart_in_event_time_are_separate_accesses() -> None:
     assert sorted(e.count for e in out2.events) == [1, 1, 2]
 
 
+def test_samba_opening_the_share_root_before_each_request_is_not_an_event() -> None:
+    """`openat <share path>/` starts nearly every request: 2 reads a minute apart give
+    2 read events, not 2 more `stat` events of the share root."""
+    lines: list[bytes] = []
+    for minute in ("10:00", "10:01"):
+        t = f"2026/11/02 {minute}:00"
+        lines += (debug_record("alice|1.2.3.4|m|s|openat|ok|r|/srv/s/", t)
+                  + debug_record("alice|1.2.3.4|m|s|create_file|ok|0x89|file|open|/srv/s/a", t)
+                  + debug_record("alice|1.2.3.4|m|s|pread_recv|ok|/srv/s/a", t)
+                  + debug_record("alice|1.2.3.4|m|s|close|ok|/srv/s/a", t))
+    out = run_lines(parser(), lines)
+    assert [e.action for e in out.events] == ["read", "read"]
+    assert out.ignored == 2 and out.dead == []
+    # the client looking at the root itself still is one
+    listing = run_lines(parser(), debug_record(
+        "alice|1.2.3.4|m|s|create_file|ok|0x89|dir|open|/srv/s", "2026/11/02 10:00:00"))
+    assert [(e.action, e.file_path) for e in listing.events] == [("open", "/srv/s")]
+
+
 def test_path_with_a_pipe_survives() -> None:
     out = run_lines(parser(), debug_record(
         "alice|1.2.3.4|m|s|renameat|ok|/srv/a|b.txt|/srv/c|d.txt"))
