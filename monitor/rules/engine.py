@@ -87,8 +87,8 @@ class RuleEngine:
         self.lateness_us = int(lateness.total_seconds() * 1_000_000)
         self.states: dict[str, KindState[Any]] = {r.id: new_state(r) for r in self.rules}
         self.throttles: dict[str, dict[tuple[str, ...], int]] = {r.id: {} for r in self.rules}
-        # (time, id, tie, event, store seq or -1)
-        self.buffer: list[tuple[int, str, int, Event, int]] = []
+        # (time, id, tie, event, store seq or -1, whether its match rules wait too)
+        self.buffer: list[tuple[int, str, int, Event, int, bool]] = []
         self._tie = itertools.count()
         self.max_ts: int | None = None
         self.released: int | None = None  # event time up to which evaluation has happened
@@ -129,15 +129,18 @@ class RuleEngine:
         if head is None or ts > head:
             self.heads[ev.dataset] = ts
         at_once, buffered = self.candidates(ev)
-        alerts = self._evaluate(ev, ts, at_once) if at_once else []
-        if not buffered:  # no rule with state wants it: it only moves time on
+        # while a source catches up, match rules wait in the buffer too: their
+        # throttles then see events in time order, as a backtest does
+        defer = bool(at_once) and bool(self.holding or self.holding_unknown)
+        alerts = self._evaluate(ev, ts, at_once) if at_once and not defer else []
+        if not buffered and not defer:  # no rule waits for it: it only moves time on
             pass
         elif self.released is not None and ts < self.released:
             self.stats.late += 1
-            alerts.extend(self._evaluate(ev, ts, buffered))
+            alerts.extend(self._evaluate(ev, ts, at_once + buffered if defer else buffered))
             return alerts
         else:
-            heapq.heappush(self.buffer, (ts, ev.id, next(self._tie), ev, seq))
+            heapq.heappush(self.buffer, (ts, ev.id, next(self._tie), ev, seq, defer))
         self.max_ts = ts if self.max_ts is None else max(self.max_ts, ts)
         watermark = self.watermark()
         alerts.extend(self._release(watermark))
@@ -172,9 +175,10 @@ class RuleEngine:
     def _release(self, upto: int) -> list[Alert]:
         alerts: list[Alert] = []
         while self.buffer and (self.buffer[0][0] <= upto or len(self.buffer) > MAX_BUFFERED):
-            ts, _, _, ev, _ = heapq.heappop(self.buffer)
+            ts, _, _, ev, _, deferred = heapq.heappop(self.buffer)
             self.released = ts if self.released is None else max(self.released, ts)
-            alerts.extend(self._evaluate(ev, ts, self.candidates(ev)[1]))
+            at_once, buffered = self.candidates(ev)
+            alerts.extend(self._evaluate(ev, ts, at_once + buffered if deferred else buffered))
         return alerts
 
     def _evaluate(self, ev: Event, ts: int, rules: list[Rule]) -> list[Alert]:
@@ -238,9 +242,8 @@ class RuleEngine:
             "released": self.released,
             "swept": self.swept,
             "heads": self.heads,
-            # a stored event by its seq (cheap at any buffer size), others whole
-            "buffer": [seq if seq >= 0 else event_to_json(ev)
-                       for _, _, _, ev, seq in sorted(self.buffer)],
+            "buffer": [_buffered_item(ev, seq, deferred)
+                       for _, _, _, ev, seq, deferred in sorted(self.buffer)],
             "rules": {rid: {"def": rule_fingerprint(by_id[rid]), "state": st.snapshot(),
                             "throttle": [[list(k), v] for k, v in self.throttles[rid].items()]}
                       for rid, st in self.states.items()},
@@ -257,19 +260,20 @@ class RuleEngine:
         self.max_ts, self.released = data.get("max_ts"), data.get("released")
         self.swept = data.get("swept")
         self.heads = {str(k): int(v) for k, v in (data.get("heads") or {}).items()}
-        items = data.get("buffer", [])
-        seqs = [item for item in items if isinstance(item, int)]
+        items = [(item[1], True) if isinstance(item, list) else (item, False)
+                 for item in data.get("buffer", [])]
+        seqs = [item for item, _ in items if isinstance(item, int)]
         loaded = load(seqs) if seqs and load is not None else {}
         # a buffered event gone from the store (retention removed it) is skipped
         self.missing = len(seqs) - len(loaded)
         self.buffer = []
-        for item in items:
+        for item, deferred in items:
             if isinstance(item, int) and item not in loaded:
                 continue
             seq = item if isinstance(item, int) else -1
             ev = loaded[item] if isinstance(item, int) else event_from_json(item)
-            heapq.heappush(self.buffer,
-                           (ts_to_us(ev.timestamp), ev.id, next(self._tie), ev, seq))
+            heapq.heappush(self.buffer, (ts_to_us(ev.timestamp), ev.id, next(self._tie), ev,
+                                         seq, deferred))
         by_id = {r.id: r for r in self.rules}
         for rid, saved in data.get("rules", {}).items():
             rule = by_id.get(rid)
@@ -281,8 +285,15 @@ class RuleEngine:
     def with_rules(self, rules: Iterable[Rule]) -> RuleEngine:
         """A new engine for a reloaded rule set, keeping the state of unchanged rules."""
         engine = RuleEngine(rules, timedelta(microseconds=self.lateness_us))
-        buffered = {seq: ev for _, _, _, ev, seq in self.buffer if seq >= 0}
+        buffered = {seq: ev for _, _, _, ev, seq, _ in self.buffer if seq >= 0}
         engine.restore(self.snapshot(), lambda seqs: {s: buffered[s] for s in seqs})
         engine.holding, engine.holding_unknown = self.holding, self.holding_unknown
         engine.stats = self.stats
         return engine
+
+
+def _buffered_item(ev: Event, seq: int, deferred: bool) -> Any:
+    """A buffered event in a snapshot: a stored one by its seq (cheap at any buffer
+    size), others whole; ["m", …] when its match rules wait too."""
+    item: Any = seq if seq >= 0 else event_to_json(ev)
+    return ["m", item] if deferred else item
