@@ -21,6 +21,8 @@ from __future__ import annotations
 import grp
 import pwd
 import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -202,31 +204,35 @@ def group_of(gid: str | None, interpreted: str | None = None) -> str | None:
     return _gr_name(int(gid))
 
 
-# Names found are kept; misses are asked again, so an account created while the
-# daemon runs gets its name from then on.
-_USERS: dict[int, str] = {}
-_GROUPS: dict[int, str] = {}
+class _NameCache:
+    """uid/gid -> name, hits and misses alike, each for `ttl` seconds. The passwd and
+    group look-ups go through NSS (files, winbind, sssd…) and cost tens of
+    microseconds each, more for an id nobody can name (a winbind range on a machine
+    that is not in the domain): uncached they were a fifth of the auditd source's
+    time. The TTL bounds how long a renamed, created or deleted account shows its
+    old name; the size bound keeps a flood of odd ids from growing it without end."""
 
+    def __init__(self, lookup: Callable[[int], str], ttl: float = 60.0, size: int = 4096,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.lookup, self.ttl, self.size, self.clock = lookup, ttl, size, clock
+        self.entries: dict[int, tuple[float, str | None]] = {}  # oldest answer first
 
-def _pw_name(uid: int) -> str | None:
-    name = _USERS.get(uid)
-    if name is None:
+    def __call__(self, number: int) -> str | None:
+        now = self.clock()
+        hit = self.entries.get(number)
+        if hit is not None:
+            if hit[0] > now:
+                return hit[1]
+            del self.entries[number]  # expired: asked again below, then it is the newest
         try:
-            name = pwd.getpwuid(uid).pw_name
+            name: str | None = self.lookup(number)
         except (KeyError, OverflowError):
-            return None
-        if len(_USERS) < 65536:
-            _USERS[uid] = name
-    return name
+            name = None
+        if len(self.entries) >= self.size:
+            del self.entries[next(iter(self.entries))]
+        self.entries[number] = (now + self.ttl, name)
+        return name
 
 
-def _gr_name(gid: int) -> str | None:
-    name = _GROUPS.get(gid)
-    if name is None:
-        try:
-            name = grp.getgrgid(gid).gr_name
-        except (KeyError, OverflowError):
-            return None
-        if len(_GROUPS) < 65536:
-            _GROUPS[gid] = name
-    return name
+_pw_name = _NameCache(lambda uid: pwd.getpwuid(uid).pw_name)
+_gr_name = _NameCache(lambda gid: grp.getgrgid(gid).gr_name)
