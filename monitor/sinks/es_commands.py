@@ -12,10 +12,11 @@ from pathlib import Path
 
 from monitor.config import load_config
 from monitor.errors import WallwatchError
-from monitor.sinks.es_client import make_client
 from monitor.sinks.es_config import Auth, EsConfig, parse_es_config
-from monitor.sinks.es_kibana import DASHBOARDS, install
-from monitor.sinks.es_setup import setup
+
+# the Elasticsearch client and Kibana's HTTP code are imported by the commands that
+# use them: every other `wallwatch` command starts without them
+DASHBOARDS = Path(__file__).resolve().parents[2] / "dashboards" / "wallwatch.ndjson"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,6 +54,9 @@ def _es_config(args: argparse.Namespace, required: bool) -> EsConfig | None:
 
 
 def cmd_es_setup(args: argparse.Namespace) -> int:
+    from monitor.sinks.es_client import make_client
+    from monitor.sinks.es_setup import setup
+
     cfg = _es_config(args, required=True)
     assert cfg is not None
     client = make_client(cfg)
@@ -69,6 +73,8 @@ def cmd_es_setup(args: argparse.Namespace) -> int:
 
 
 def cmd_dashboards_install(args: argparse.Namespace) -> int:
+    from monitor.sinks.es_kibana import install
+
     cfg = _es_config(args, required=False)
     if not args.file.is_file():
         raise WallwatchError(f"no saved objects at {args.file}", "<command line>")

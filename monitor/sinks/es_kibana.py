@@ -24,7 +24,6 @@ from monitor.errors import WallwatchError
 from monitor.sinks.es_client import auth_headers, mask
 from monitor.sinks.es_config import Auth
 
-DASHBOARDS = Path(__file__).resolve().parent.parent.parent / "dashboards" / "wallwatch.ndjson"
 _SPACE = re.compile(r"^[a-z0-9_-]{1,100}$")
 
 
