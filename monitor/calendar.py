@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 import holidays
 from holidays.version import __version__ as HOLIDAYS_VERSION
 
+from monitor import config_schema as schema
+from monitor.config_read import check_section, err
 from monitor.errors import ConfigError
 from monitor.yamlloc import YDict, YList
 
@@ -121,26 +123,24 @@ def parse_calendar_config(node: YDict | None, path: str,
         return CalendarConfig(timezone=tz)
     if not isinstance(node, YDict):
         raise ConfigError("'calendar' must be a mapping", path, hint="e.g. calendar: {country: CN}")
-    # A local copy of config.check_keys: importing monitor.config here would make
-    # an import cycle as soon as config.py imports this module.
-    _check_keys(node, {"country", "hours", "holidays", "workdays"}, "calendar")
+    check_section(node, schema.section("calendar"), "calendar")
 
     country: str | None = "CN"
     if "country" in node:
         raw = node["country"]
         country = None if raw is None or str(raw).lower() == "none" else str(raw).upper()
         if country is not None and country not in SUPPORTED_COUNTRIES:
-            raise _err(node, "country", f"unsupported country {raw!r}",
-                       "only CN (mainland China) is supported; null turns public holidays off")
+            raise err(node, "country", f"unsupported country {raw!r}",
+                      "only CN (mainland China) is supported; null turns public holidays off")
 
     hours = list(DEFAULT_HOURS)
     makeup: tuple[Span, ...] | None = None
     hours_node = node.get("hours")
     if hours_node is not None:
         if not isinstance(hours_node, YDict):
-            raise _err(node, "hours", "'hours' must be a mapping of weekday to spans",
-                       "e.g. hours: {mon: \"09:00-18:00\", sat: none}")
-        _check_keys(hours_node, {*WEEKDAYS, "makeup"}, "calendar.hours")
+            raise err(node, "hours", "'hours' must be a mapping of weekday to spans",
+                      "e.g. hours: {mon: \"09:00-18:00\", sat: none}")
+        check_section(hours_node, schema.section("calendar.hours"), "calendar.hours")
         for key in hours_node:
             spans = _spans(hours_node, key)
             if key == "makeup":
@@ -159,19 +159,6 @@ def parse_calendar_config(node: YDict | None, path: str,
                           extra_workdays=frozenset(workdays))
 
 
-def _err(node: YDict, key: str, message: str, hint: str | None = None) -> ConfigError:
-    line, col = node.where(key)
-    return ConfigError(message, node.path, line, col, hint)
-
-
-def _check_keys(node: YDict, allowed: set[str], what: str) -> None:
-    for key in node:
-        if key not in allowed:
-            line, col = node.where_key(key)
-            raise ConfigError(f"unknown key '{key}' in {what}", node.path, line, col,
-                              f"expected one of: {', '.join(sorted(allowed))}")
-
-
 def _spans(node: YDict, key: str) -> tuple[Span, ...]:
     value = node[key]
     if value is None or (isinstance(value, str) and value.strip().lower() == "none"):
@@ -182,27 +169,27 @@ def _spans(node: YDict, key: str) -> tuple[Span, ...]:
         parts = value.split(",")
     else:
         # Unquoted 9:00 is a YAML 1.1 base-60 integer (540): hence the hint.
-        raise _err(node, key, f"'{key}' must be spans like \"09:00-18:00\" or none",
-                   "quote the times")
+        raise err(node, key, f"'{key}' must be spans like \"09:00-18:00\" or none",
+                  "quote the times")
     spans: list[Span] = []
     for part in parts:
         match = _SPAN.match(part.strip())
         if not match:
-            raise _err(node, key, f"bad span {part.strip()!r} in '{key}'", _TIME_HINT)
+            raise err(node, key, f"bad span {part.strip()!r} in '{key}'", _TIME_HINT)
         h1, m1, h2, m2 = (int(g) for g in match.groups())
         for h, m in ((h1, m1), (h2, m2)):
             if h > 24 or m > 59 or (h == 24 and m != 0):
-                raise _err(node, key, f"bad time {h:02d}:{m:02d} in '{key}'", _TIME_HINT)
+                raise err(node, key, f"bad time {h:02d}:{m:02d} in '{key}'", _TIME_HINT)
         span = Span(h1 * 60 + m1, h2 * 60 + m2)
         if span.end <= span.start:
-            raise _err(node, key, f"span {span} in '{key}' ends before it starts",
-                       "spans cannot cross midnight: split one at 24:00 and start the "
-                       "next day's at 00:00")
+            raise err(node, key, f"span {span} in '{key}' ends before it starts",
+                      "spans cannot cross midnight: split one at 24:00 and start the "
+                      "next day's at 00:00")
         spans.append(span)
     spans.sort()
     problem = _span_problem(spans)
     if problem:
-        raise _err(node, key, f"'{key}': {problem}")
+        raise err(node, key, f"'{key}': {problem}")
     return tuple(spans)
 
 
@@ -212,7 +199,7 @@ def _dates(node: YDict, key: str) -> dict[date, tuple[int, int]]:
     if value is None:
         return {}
     if not isinstance(value, YList):
-        raise _err(node, key, f"'{key}' must be a list of dates", "e.g. [2027-02-05, 2027-02-08]")
+        raise err(node, key, f"'{key}' must be a list of dates", "e.g. [2027-02-05, 2027-02-08]")
     out: dict[date, tuple[int, int]] = {}
     for i, item in enumerate(value):
         day = _date(item)

@@ -252,6 +252,20 @@ def cmd_config_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config_docs(args: argparse.Namespace) -> int:
+    from monitor.config_schema.markdown import render
+
+    text = render().encode("utf-8")  # UTF-8 whatever the locale: the examples have Chinese
+    if args.output:
+        with open(args.output, "wb") as f:
+            f.write(text)
+        print(f"wrote {args.output}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(text)
+        sys.stdout.flush()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wallwatch", description=__doc__)
     parser.add_argument("--version", action="version", version=f"wallwatch {__version__}")
@@ -315,6 +329,12 @@ def build_parser() -> argparse.ArgumentParser:
     config_sub = config.add_subparsers(dest="config_command", required=True)
     check = config_sub.add_parser("check", help="validate the config")
     check.set_defaults(func=cmd_config_check)
+    docs = config_sub.add_parser("docs", help="print the configuration reference (Markdown)",
+                                 description="The reference of every config key, from the "
+                                             "schema the config is read with.")
+    docs.add_argument("--output", metavar="FILE", help="write it to FILE (e.g. "
+                                                       "docs/CONFIGURATION.md)")
+    docs.set_defaults(func=cmd_config_docs)
     return parser
 
 

@@ -2,7 +2,9 @@
 
 The config describes the firm (clients, staff, timezone) and the host (sources,
 store). It is read once and never written to: runtime state lives in the store
-and the engine.
+and the engine. The keys each section may hold are those documented in
+monitor/config_schema/ (docs/CONFIGURATION.md is rendered from it); values are
+read with the shared located readers of config_read.py.
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor import config_schema as schema
 from monitor.calendar import CalendarConfig, parse_calendar_config
-from monitor.durations import parse_duration
+from monitor.config_read import (
+    boolean,
+    check_keys,
+    check_section,
+    duration,
+    err,
+    str_list,
+    string,
+    sub,
+)
 from monitor.errors import ConfigError
 from monitor.yamlloc import YDict, YList, load_yaml
 
@@ -79,59 +91,6 @@ class Config:
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
-def _err(node: YDict | YList, key: Any, message: str, hint: str | None = None) -> ConfigError:
-    line, col = node.where(key)
-    return ConfigError(message, node.path, line, col, hint)
-
-
-def _map(parent: YDict, key: str, allowed: set[str], required: set[str] = frozenset()) -> YDict:  # type: ignore[assignment]
-    node = parent.get(key)
-    if node is None:
-        node = YDict()
-        node.path, node.pos, node.key_pos, node.val_pos = parent.path, parent.where(key), {}, {}
-    if not isinstance(node, YDict):
-        raise _err(parent, key, f"'{key}' must be a mapping")
-    check_keys(node, allowed, required, key)
-    return node
-
-
-def check_keys(node: YDict, allowed: set[str], required: set[str], what: str) -> None:
-    for key in node:
-        if key not in allowed:
-            line, col = node.where_key(key)
-            raise ConfigError(
-                f"unknown key '{key}' in {what}", node.path, line, col,
-                f"expected one of: {', '.join(sorted(allowed))}",
-            )
-    for key in sorted(required - set(node)):
-        raise ConfigError(f"{what} needs '{key}'", node.path, *node.pos)
-
-
-def _str(node: YDict, key: str, default: str | None = None) -> str:
-    value = node.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise _err(node, key, f"'{key}' must be a non-empty string")
-    return value
-
-
-def _str_list(node: YDict, key: str) -> tuple[str, ...]:
-    value = node.get(key, [])
-    if isinstance(value, str):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        raise _err(node, key, f"'{key}' must be a list of strings")
-    return tuple(str(v) for v in value)
-
-
-def _duration(node: YDict, key: str, default: timedelta) -> timedelta:
-    if key not in node:
-        return default
-    try:
-        return parse_duration(node[key])
-    except ValueError as exc:
-        raise _err(node, key, str(exc)) from None
-
-
 class SourceSpec(Protocol):
     """What the config needs to know of a registered source type."""
 
@@ -160,48 +119,50 @@ def load_config(path: str | Path, source_types: Mapping[str, SourceSpec] | None 
         raise ConfigError("config is empty", path, 1, 1)
     if not isinstance(root, YDict):
         raise ConfigError("config must be a mapping of sections", path, 1, 1)
-    top = {"host", "timezone", "store", "sources", "clients", "shares", "staff", "rules",
-           "calendar", "elasticsearch", "notify", "metrics", "assignments", "sigma"}
-    check_keys(root, top, set(), "the config")
+    check_section(root, schema.ROOT, "the config")
     base = Path(path).parent
 
-    host = _map(root, "host", {"name"})
+    host = sub(root, "host", schema.section("host"))
     host_name = str(host.get("name") or socket.gethostname())
 
     tz_name = root.get("timezone", "Asia/Shanghai")
     try:
         tz = ZoneInfo(str(tz_name))
     except (ZoneInfoNotFoundError, ValueError):
-        raise _err(root, "timezone", f"unknown timezone {tz_name!r}",
-                   "e.g. Asia/Shanghai") from None
+        raise err(root, "timezone", f"unknown timezone {tz_name!r}",
+                  "e.g. Asia/Shanghai") from None
 
-    store_node = _map(root, "store", {"path", "retention"})
-    store_path = Path(_str(store_node, "path", "wallwatch.db"))
+    store_node = sub(root, "store", schema.section("store"))
+    store_path = Path(string(store_node, "path", "wallwatch.db"))
     store = StoreConfig(
         path=os.path.abspath(store_path if store_path.is_absolute() else base / store_path),
-        retention=_duration(store_node, "retention", timedelta(days=180)),
+        retention=duration(store_node, "retention", timedelta(days=180)),
     )
 
     sources = _sources(root, base, source_types)
 
-    clients = _map(root, "clients", {"paths", "archived"})
-    client_paths = _str_list(clients, "paths")
+    clients = sub(root, "clients", schema.section("clients"))
+    client_paths = str_list(clients, "paths")
     for i, pattern in enumerate(client_paths):
         if pattern.count("{client}") != 1 or not pattern.startswith("/"):
-            raise _err(clients["paths"], i, f"client path pattern {pattern!r} needs one {{client}}",
-                       "e.g. /srv/share/clients/{client}/**")
+            message = f"client path pattern {pattern!r} needs one {{client}}"
+            hint = "e.g. /srv/share/clients/{client}/**"
+            listed = clients["paths"]  # a single pattern may be written without a list
+            if isinstance(listed, YList):
+                raise err(listed, i, message, hint)
+            raise err(clients, "paths", message, hint)
 
-    shares_node = _map(root, "shares", set(root.get("shares") or {}))
+    shares_node = sub(root, "shares", None)
     shares = {name: str(v) for name, v in shares_node.items()}
 
     staff = _staff(root)
     calendar_node = root.get("calendar")
     if calendar_node is not None and not isinstance(calendar_node, YDict):
-        raise _err(root, "calendar", "'calendar' must be a mapping")
+        raise err(root, "calendar", "'calendar' must be a mapping")
     calendar = parse_calendar_config(calendar_node, path, timezone=tz)
-    rules_node = _map(root, "rules", {"paths", "lateness"})
+    rules_node = sub(root, "rules", schema.section("rules"))
     rule_paths = tuple(os.path.abspath(p if os.path.isabs(p) else base / p)
-                       for p in _str_list(rules_node, "paths"))
+                       for p in str_list(rules_node, "paths"))
     return Config(
         path=path,
         host_name=host_name,
@@ -209,12 +170,12 @@ def load_config(path: str | Path, source_types: Mapping[str, SourceSpec] | None 
         store=store,
         sources=sources,
         client_paths=client_paths,
-        archived_clients=frozenset(_str_list(clients, "archived")),
+        archived_clients=frozenset(str_list(clients, "archived")),
         shares=shares,
         staff=staff,
         calendar=calendar,
         rules=rule_paths,
-        lateness=_duration(rules_node, "lateness", timedelta(seconds=10)),
+        lateness=duration(rules_node, "lateness", timedelta(seconds=10)),
         metrics=_metrics(root),
         raw=root,
     )
@@ -226,25 +187,28 @@ def _sources(root: YDict, base: Path,
     if node is None:
         return ()
     if not isinstance(node, YList):
-        raise _err(root, "sources", "'sources' must be a list")
+        raise err(root, "sources", "'sources' must be a list")
     out: list[SourceConfig] = []
     seen: set[str] = set()
     for i, item in enumerate(node):
         if not isinstance(item, YDict):
-            raise _err(node, i, "each source must be a mapping with 'type' and 'path'")
+            raise err(node, i, "each source must be a mapping with 'type' and 'path'")
         kind = item.get("type")
         if kind not in types:
-            raise _err(item, "type", f"unknown source type {kind!r}",
-                       f"expected one of: {', '.join(sorted(types))}")
+            raise err(item, "type", f"unknown source type {kind!r}",
+                      f"expected one of: {', '.join(sorted(types))}")
         spec = types[str(kind)]
-        check_keys(item, {"type", "path", "name"} | set(spec.options), {"type", "path"},
+        # an option is accepted when the source takes it AND the reference documents it
+        keys = schema.section("sources").variant(str(kind))
+        common = schema.section("sources").allowed
+        check_keys(item, common | (keys.allowed & spec.options), keys.required,
                    f"source '{kind}'")
-        p = Path(_str(item, "path"))
+        p = Path(string(item, "path"))
         full = os.path.abspath(p if p.is_absolute() else base / p)
         name = str(item.get("name") or f"{kind}:{full}")
         if name in seen:
-            raise _err(item, "name" if "name" in item else "path", f"two sources named {name!r}",
-                       "give each source a distinct 'name'")
+            raise err(item, "name" if "name" in item else "path", f"two sources named {name!r}",
+                      "give each source a distinct 'name'")
         seen.add(name)
         options = {k: v for k, v in item.items() if k not in ("type", "path", "name")}
         problem = spec.check_options(options)
@@ -255,14 +219,12 @@ def _sources(root: YDict, base: Path,
 
 
 def _metrics(root: YDict) -> MetricsConfig:
-    node = _map(root, "metrics", {"enabled", "listen"})
-    enabled = node.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise _err(node, "enabled", "'enabled' must be true or false")
+    node = sub(root, "metrics", schema.section("metrics"))
+    enabled = boolean(node, "enabled", True)
     listen = str(node.get("listen", "127.0.0.1:9108"))
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise _err(node, "listen", f"bad listen address {listen!r}", "e.g. 127.0.0.1:9108")
+        raise err(node, "listen", f"bad listen address {listen!r}", "e.g. 127.0.0.1:9108")
     return MetricsConfig(enabled, host.strip("[]"), int(port))
 
 
@@ -270,7 +232,8 @@ _USER = re.compile(r"^[^\s:/\\]+$")
 
 
 def _staff(root: YDict) -> dict[str, StaffMember]:
-    node = _map(root, "staff", set(root.get("staff") or {}))
+    node = sub(root, "staff", None)  # keys are user names
+    entry = schema.section("staff.<user>")
     out: dict[str, StaffMember] = {}
     for user, spec in node.items():
         if not _USER.match(user):
@@ -280,12 +243,12 @@ def _staff(root: YDict) -> dict[str, StaffMember]:
         if isinstance(spec, YList):  # short form: alice: [acme, globex]
             clients, left = tuple(str(c) for c in spec), None
         elif isinstance(spec, YDict):
-            check_keys(spec, {"clients", "except", "left"}, {"clients"}, f"staff '{user}'")
-            clients, excluded = _str_list(spec, "clients"), _str_list(spec, "except")
+            check_section(spec, entry, f"staff '{user}'")
+            clients, excluded = str_list(spec, "clients"), str_list(spec, "except")
             left = spec.get("left")
             if left is not None and not isinstance(left, date):
-                raise _err(spec, "left", "'left' must be a date like 2026-01-31")
+                raise err(spec, "left", "'left' must be a date like 2026-01-31")
         else:
-            raise _err(node, user, f"staff '{user}' needs a list of clients or a mapping")
+            raise err(node, user, f"staff '{user}' needs a list of clients or a mapping")
         out[user.lower()] = StaffMember(user, frozenset(clients), frozenset(excluded), left)
     return out

@@ -31,19 +31,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
-from monitor.config import Config, check_keys
-from monitor.durations import parse_duration
+from monitor import config_schema as schema
+from monitor.config import Config
+from monitor.config_read import boolean, check_section, duration, err, opt_string, string
+from monitor.config_schema.assignments import CSV_COLUMNS, DEFAULT_GROUP_FILTER
 from monitor.errors import ConfigError
 from monitor.yamlloc import YDict, YList
 
 DEFAULT_PATTERN = "client-{client}"
 DEFAULT_REFRESH = timedelta(minutes=15)
 MIN_REFRESH = timedelta(seconds=1)
-DEFAULT_GROUP_FILTER = ("(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)"
-                        "(objectClass=group)(objectClass=posixGroup))")
-CSV_COLUMNS = ("user", "client", "from", "until")
 
 
 @dataclass(frozen=True)
@@ -105,31 +103,8 @@ class CsvConfig:
 
 ProviderConfig = LdapConfig | GroupsConfig | CsvConfig
 
-_COMMON = {"type", "name", "refresh"}
-_MAPPING_KEYS = {"group_pattern", "group_regex", "staff_groups"}
-_LDAP_KEYS = _COMMON | _MAPPING_KEYS | {
-    "url", "base", "bind_dn", "password_file", "password_env", "group_filter",
-    "user_attribute", "member_attribute", "group_name_attribute", "ca_file", "start_tls",
-    "timeout"}
-_GROUPS_KEYS = _COMMON | _MAPPING_KEYS | {"group_file"}
-_CSV_KEYS = _COMMON | {"path", "columns", "encoding", "delimiter"}
-TYPES = ("ldap", "groups", "csv")
-
-
-def _err(node: YDict | YList, key: Any, message: str, hint: str | None = None) -> ConfigError:
-    line, col = node.where(key)
-    return ConfigError(message, node.path, line, col, hint)
-
-
-def _str(node: YDict, key: str, default: str | None = None) -> str:
-    value = node.get(key, default)
-    if not isinstance(value, str) or not value:
-        raise _err(node, key, f"'{key}' must be a non-empty string")
-    return value
-
-
-def _opt_str(node: YDict, key: str) -> str | None:
-    return _str(node, key) if key in node else None
+TYPES = tuple(v.name for v in schema.section("assignments").variants)
+_KEYS = schema.section("assignments")
 
 
 def _abs(base: Path, text: str) -> str:
@@ -144,32 +119,32 @@ def parse_assignments(config: Config) -> tuple[ProviderConfig, ...]:
         return ()
     if not isinstance(node, YList):
         assert isinstance(root, YDict)
-        raise _err(root, "assignments", "'assignments' must be a list of providers",
-                   "e.g. - {type: ldap, url: ldaps://dc1, base: 'DC=firm,DC=local', ...}")
+        raise err(root, "assignments", "'assignments' must be a list of providers",
+                  "e.g. - {type: ldap, url: ldaps://dc1, base: 'DC=firm,DC=local', ...}")
     base = Path(config.path).parent
     out: list[ProviderConfig] = []
     seen: dict[str, int] = {}
     for i, item in enumerate(node):
         if not isinstance(item, YDict):
-            raise _err(node, i, "each assignments provider must be a mapping with a 'type'")
+            raise err(node, i, "each assignments provider must be a mapping with a 'type'")
         kind = item.get("type")
         if kind not in TYPES:
-            raise _err(item, "type", f"unknown assignments provider type {kind!r}",
-                       f"expected one of: {', '.join(TYPES)}")
-        name = _str(item, "name", str(kind))
+            raise err(item, "type", f"unknown assignments provider type {kind!r}",
+                      f"expected one of: {', '.join(TYPES)}")
+        name = string(item, "name", str(kind))
         if name == "staff":
-            raise _err(item, "name", "'staff' is the name of the config's own staff table",
-                       "choose another name")
+            raise err(item, "name", "'staff' is the name of the config's own staff table",
+                      "choose another name")
         if name in seen:
-            raise _err(item, "name" if "name" in item else "type",
-                       f"two assignments providers named {name!r}",
-                       "give each provider a distinct 'name'")
+            raise err(item, "name" if "name" in item else "type",
+                      f"two assignments providers named {name!r}",
+                      "give each provider a distinct 'name'")
         seen[name] = i
         if kind == "ldap":
             out.append(_ldap(item, name, base))
         elif kind == "groups":
-            check_keys(item, _GROUPS_KEYS, {"type"}, "assignments provider 'groups'")
-            group_file = _opt_str(item, "group_file")
+            check_section(item, _KEYS.variant("groups"), "assignments provider 'groups'")
+            group_file = opt_string(item, "group_file")
             out.append(GroupsConfig(name, _mapping(item), _staff_groups(item),
                                     _abs(base, group_file) if group_file else None,
                                     _refresh(item)))
@@ -179,38 +154,36 @@ def parse_assignments(config: Config) -> tuple[ProviderConfig, ...]:
 
 
 def _ldap(item: YDict, name: str, base: Path) -> LdapConfig:
-    check_keys(item, _LDAP_KEYS, {"type", "url", "base"}, "assignments provider 'ldap'")
-    url = _str(item, "url")
+    check_section(item, _KEYS.variant("ldap"), "assignments provider 'ldap'")
+    url = string(item, "url")
     if not re.match(r"^ldaps?://[^/\s]+/?$", url, re.IGNORECASE):
-        raise _err(item, "url", f"bad LDAP url {url!r}", "e.g. ldaps://dc1.firm.local:636")
+        raise err(item, "url", f"bad LDAP url {url!r}", "e.g. ldaps://dc1.firm.local:636")
     if "password_file" in item and "password_env" in item:
-        raise _err(item, "password_env", "give 'password_file' or 'password_env', not both")
+        raise err(item, "password_env", "give 'password_file' or 'password_env', not both")
     if ("password_file" in item or "password_env" in item) and "bind_dn" not in item:
         raise ConfigError("a password needs a 'bind_dn'", item.path, *item.pos)
     if "bind_dn" in item and not ("password_file" in item or "password_env" in item):
-        raise _err(item, "bind_dn", "'bind_dn' needs 'password_file' or 'password_env'",
-                   "the password itself never goes in the config")
-    password_file = _opt_str(item, "password_file")
-    ca_file = _opt_str(item, "ca_file")
-    start_tls = item.get("start_tls", False)
-    if not isinstance(start_tls, bool):
-        raise _err(item, "start_tls", "'start_tls' must be true or false")
+        raise err(item, "bind_dn", "'bind_dn' needs 'password_file' or 'password_env'",
+                  "the password itself never goes in the config")
+    password_file = opt_string(item, "password_file")
+    ca_file = opt_string(item, "ca_file")
+    start_tls = boolean(item, "start_tls", False)
     if start_tls and url.lower().startswith("ldaps:"):
-        raise _err(item, "start_tls", "'start_tls' is for ldap:// urls; ldaps:// is TLS already")
-    group_filter = _str(item, "group_filter", DEFAULT_GROUP_FILTER)
+        raise err(item, "start_tls", "'start_tls' is for ldap:// urls; ldaps:// is TLS already")
+    group_filter = string(item, "group_filter", DEFAULT_GROUP_FILTER)
     if not (group_filter.startswith("(") and group_filter.endswith(")")):
-        raise _err(item, "group_filter", f"bad LDAP filter {group_filter!r}",
-                   "a filter is in parentheses, e.g. (objectClass=group)")
+        raise err(item, "group_filter", f"bad LDAP filter {group_filter!r}",
+                  "a filter is in parentheses, e.g. (objectClass=group)")
     timeout = _refresh(item, "timeout", timedelta(seconds=10))
     return LdapConfig(
-        name=name, url=url, base=_str(item, "base"), mapping=_mapping(item),
-        bind_dn=_opt_str(item, "bind_dn"),
+        name=name, url=url, base=string(item, "base"), mapping=_mapping(item),
+        bind_dn=opt_string(item, "bind_dn"),
         password_file=_abs(base, password_file) if password_file else None,
-        password_env=_opt_str(item, "password_env"),
+        password_env=opt_string(item, "password_env"),
         group_filter=group_filter, staff_groups=_staff_groups(item),
-        user_attribute=_str(item, "user_attribute", "uid"),
-        member_attribute=_str(item, "member_attribute", "member"),
-        group_name_attribute=_str(item, "group_name_attribute", "cn"),
+        user_attribute=string(item, "user_attribute", "uid"),
+        member_attribute=string(item, "member_attribute", "member"),
+        group_name_attribute=string(item, "group_name_attribute", "cn"),
         refresh=_refresh(item),
         ca_file=_abs(base, ca_file) if ca_file else None,
         start_tls=start_tls,
@@ -219,38 +192,30 @@ def _ldap(item: YDict, name: str, base: Path) -> LdapConfig:
 
 
 def _csv(item: YDict, name: str, base: Path) -> CsvConfig:
-    check_keys(item, _CSV_KEYS, {"type", "path"}, "assignments provider 'csv'")
+    check_section(item, _KEYS.variant("csv"), "assignments provider 'csv'")
     columns = {c: c for c in CSV_COLUMNS}
     node = item.get("columns")
     if node is not None:
         if not isinstance(node, YDict):
-            raise _err(item, "columns", "'columns' must map user/client/from/until to headers")
-        check_keys(node, set(CSV_COLUMNS), set(), "'columns'")
-        columns.update({k: _str(node, k) for k in node})
-    encoding = _str(item, "encoding", "utf-8-sig")
+            raise err(item, "columns", "'columns' must map user/client/from/until to headers")
+        check_section(node, schema.section("assignments.columns"), "'columns'")
+        columns.update({k: string(node, k) for k in node})
+    encoding = string(item, "encoding", "utf-8-sig")
     try:
         "".encode(encoding)
     except LookupError:
-        raise _err(item, "encoding", f"unknown encoding {encoding!r}",
-                   "e.g. utf-8-sig or gbk") from None
-    delimiter = _str(item, "delimiter", ",")
+        raise err(item, "encoding", f"unknown encoding {encoding!r}",
+                  "e.g. utf-8-sig or gbk") from None
+    delimiter = string(item, "delimiter", ",")
     if len(delimiter) != 1:
-        raise _err(item, "delimiter", "'delimiter' must be one character")
-    return CsvConfig(name, _abs(base, _str(item, "path")), columns, encoding, delimiter,
+        raise err(item, "delimiter", "'delimiter' must be one character")
+    return CsvConfig(name, _abs(base, string(item, "path")), columns, encoding, delimiter,
                      _refresh(item))
 
 
 def _refresh(item: YDict, key: str = "refresh",
              default: timedelta = DEFAULT_REFRESH) -> timedelta:
-    if key not in item:
-        return default
-    try:
-        value = parse_duration(item[key])
-    except ValueError as exc:
-        raise _err(item, key, str(exc)) from None
-    if value < MIN_REFRESH:
-        raise _err(item, key, f"'{key}' must be at least 1s")
-    return value
+    return duration(item, key, default, at_least=MIN_REFRESH)
 
 
 def _staff_groups(item: YDict) -> frozenset[str]:
@@ -258,27 +223,27 @@ def _staff_groups(item: YDict) -> frozenset[str]:
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise _err(item, "staff_groups", "'staff_groups' must be a list of group names")
+        raise err(item, "staff_groups", "'staff_groups' must be a list of group names")
     return frozenset(v.lower() for v in value)
 
 
 def _mapping(item: YDict) -> GroupMapping:
     if "group_pattern" in item and "group_regex" in item:
-        raise _err(item, "group_regex", "give 'group_pattern' or 'group_regex', not both")
+        raise err(item, "group_regex", "give 'group_pattern' or 'group_regex', not both")
     if "group_regex" in item:
-        text = _str(item, "group_regex")
+        text = string(item, "group_regex")
         try:
             regex = re.compile(text, re.IGNORECASE)
         except re.error as exc:
-            raise _err(item, "group_regex", f"bad regex: {exc}") from None
+            raise err(item, "group_regex", f"bad regex: {exc}") from None
         if "client" not in regex.groupindex:
-            raise _err(item, "group_regex", "'group_regex' needs a (?P<client>...) group",
-                       "e.g. '^client-(?P<client>[a-z0-9]+)$'")
+            raise err(item, "group_regex", "'group_regex' needs a (?P<client>...) group",
+                      "e.g. '^client-(?P<client>[a-z0-9]+)$'")
         return GroupMapping(regex, text)
-    text = _str(item, "group_pattern", DEFAULT_PATTERN)
+    text = string(item, "group_pattern", DEFAULT_PATTERN)
     if text.count("{client}") != 1:
-        raise _err(item, "group_pattern", f"group pattern {text!r} needs one {{client}}",
-                   "e.g. client-{client}")
+        raise err(item, "group_pattern", f"group pattern {text!r} needs one {{client}}",
+                  "e.g. client-{client}")
     head, tail = text.split("{client}")
     regex = re.compile(f"{_glob(head)}(?P<client>.+?){_glob(tail)}", re.IGNORECASE)
     return GroupMapping(regex, text)

@@ -34,8 +34,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from monitor.config import Config, check_keys
-from monitor.durations import parse_duration
+from monitor import config_schema as schema
+from monitor.config import Config
+from monitor.config_read import boolean, check_section, duration, err, sub, whole
 from monitor.errors import ConfigError
 from monitor.yamlloc import YDict
 
@@ -118,58 +119,41 @@ def _root_error(config: Config, message: str) -> ConfigError:
     return ConfigError(message, config.path)
 
 
-def _err(node: YDict, key: str, message: str, hint: str | None = None) -> ConfigError:
-    return ConfigError(message, node.path, *node.where(key), hint)
-
-
 def parse_section(node: YDict, base: Path) -> EsConfig:
-    allowed = {"url", "urls", "namespace", "auth", "ca_file", "verify", "batch",
-               "retention_days", "timeout", "backoff", "disk_high_water", "compress"}
-    check_keys(node, allowed, set(), "elasticsearch")
-    batch = _sub(node, "batch", {"max_events", "max_bytes"})
-    backoff = _sub(node, "backoff", {"initial", "max"})
+    check_section(node, schema.section(SECTION), SECTION)
+    batch = sub(node, "batch", schema.section("elasticsearch.batch"), "elasticsearch.batch")
+    backoff = sub(node, "backoff", schema.section("elasticsearch.backoff"),
+                  "elasticsearch.backoff")
     initial = _seconds(backoff, "initial", 0.5)
     ceiling = _seconds(backoff, "max", 60.0)
     if ceiling < initial:
-        raise _err(backoff, "max", "backoff 'max' is shorter than 'initial'")
+        raise err(backoff, "max", "backoff 'max' is shorter than 'initial'")
     ca_file = node.get("ca_file")
     if ca_file is not None:
         if not isinstance(ca_file, str) or not ca_file:
-            raise _err(node, "ca_file", "'ca_file' must be a path")
+            raise err(node, "ca_file", "'ca_file' must be a path")
         ca_file = str(base / ca_file) if not os.path.isabs(ca_file) else ca_file
         if not os.path.isfile(ca_file):
-            raise _err(node, "ca_file", f"no CA file at {ca_file}")
+            raise err(node, "ca_file", f"no CA file at {ca_file}")
     namespace = node.get("namespace", "default")
     if not isinstance(namespace, str) or not _NAMESPACE.match(namespace):
-        raise _err(node, "namespace", f"bad namespace {namespace!r}",
-                   "lower-case letters, digits, '_' and '.', no '-', at most 100")
+        raise err(node, "namespace", f"bad namespace {namespace!r}",
+                  "lower-case letters, digits, '_' and '.', no '-', at most 100")
     return EsConfig(
         urls=_urls(node),
         namespace=namespace,
         auth=_auth(node, base),
         ca_file=ca_file,
-        verify=_bool(node, "verify", True),
-        max_events=_int(batch, "max_events", 5000, 1, 100_000),
+        verify=boolean(node, "verify", True),
+        max_events=whole(batch, "max_events", batch.get("max_events", 5000), 1, 100_000),
         max_bytes=_size(batch, "max_bytes", 5 * 1024 * 1024),
-        retention_days=_int(node, "retention_days", 180, 1, 36_500),
+        retention_days=whole(node, "retention_days", node.get("retention_days", 180), 1, 36_500),
         timeout=_seconds(node, "timeout", 30.0),
         backoff_initial=initial,
         backoff_max=ceiling,
-        disk_high_water=float(_int(node, "disk_high_water", 90, 1, 100)),
-        compress=_bool(node, "compress", False),
+        disk_high_water=float(_percent(node, "disk_high_water", 90)),
+        compress=boolean(node, "compress", False),
     )
-
-
-def _sub(node: YDict, key: str, allowed: set[str]) -> YDict:
-    value = node.get(key)
-    if value is None:
-        empty = YDict()
-        empty.path, empty.pos, empty.key_pos, empty.val_pos = node.path, node.where(key), {}, {}
-        return empty
-    if not isinstance(value, YDict):
-        raise _err(node, key, f"'{key}' must be a mapping")
-    check_keys(value, allowed, set(), f"elasticsearch.{key}")
-    return value
 
 
 def _urls(node: YDict) -> tuple[str, ...]:
@@ -180,15 +164,15 @@ def _urls(node: YDict) -> tuple[str, ...]:
     value = node[key]
     items = [value] if key == "url" else value
     if not isinstance(items, list) or not items or not all(isinstance(u, str) for u in items):
-        raise _err(node, key, f"'{key}' must be {'a URL' if key == 'url' else 'a list of URLs'}")
+        raise err(node, key, f"'{key}' must be {'a URL' if key == 'url' else 'a list of URLs'}")
     for url in items:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise _err(node, key, f"bad URL {_mask_url(url)!r}", "e.g. https://es1:9200")
+            raise err(node, key, f"bad URL {_mask_url(url)!r}", "e.g. https://es1:9200")
         if parts.username or parts.password:
             # a password in a URL ends up in logs and error messages
-            raise _err(node, key, "credentials in the URL",
-                       "put them under auth: (from a file or an environment variable)")
+            raise err(node, key, "credentials in the URL",
+                      "put them under auth: (from a file or an environment variable)")
     return tuple(items)
 
 
@@ -206,16 +190,15 @@ def _auth(node: YDict, base: Path) -> Auth:
     if value is None:
         return Auth()
     if not isinstance(value, YDict):
-        raise _err(node, "auth", "'auth' must be a mapping")
-    allowed = {"api_key_file", "api_key_env", "username", "password_file", "password_env"}
-    check_keys(value, allowed, set(), "elasticsearch.auth")
+        raise err(node, "auth", "'auth' must be a mapping")
+    check_section(value, schema.section("elasticsearch.auth"), "elasticsearch.auth")
     api = [k for k in ("api_key_file", "api_key_env") if k in value]
     pw = [k for k in ("password_file", "password_env") if k in value]
     if len(api) > 1 or len(pw) > 1:
         key = (api if len(api) > 1 else pw)[1]
-        raise _err(value, key, "give the secret once: from a file or from the environment")
+        raise err(value, key, "give the secret once: from a file or from the environment")
     if api and (pw or "username" in value):
-        raise _err(value, api[0], "give an API key or a username and password, not both")
+        raise err(value, api[0], "give an API key or a username and password, not both")
     if api:
         secret, origin = _secret(value, api[0], base)
         return Auth(api_key=secret, origin=origin)
@@ -236,13 +219,13 @@ def _auth(node: YDict, base: Path) -> Auth:
 def _secret(node: YDict, key: str, base: Path) -> tuple[Secret, str]:
     ref = node[key]
     if not isinstance(ref, str) or not ref:
-        raise _err(node, key, f"'{key}' must be a non-empty string")
+        raise err(node, key, f"'{key}' must be a non-empty string")
     if key.endswith("_env"):
         if not _ENV_NAME.match(ref):
-            raise _err(node, key, f"bad environment variable name {ref!r}")
+            raise err(node, key, f"bad environment variable name {ref!r}")
         text = os.environ.get(ref)
         if not text:
-            raise _err(node, key, f"environment variable {ref} is not set or empty")
+            raise err(node, key, f"environment variable {ref} is not set or empty")
         return Secret(text.strip()), f"environment variable {ref}"
     path = ref if os.path.isabs(ref) else str(base / ref)
     try:
@@ -250,32 +233,23 @@ def _secret(node: YDict, key: str, base: Path) -> tuple[Secret, str]:
         with open(path, encoding="utf-8") as f:
             text = f.read().strip()
     except OSError as exc:
-        raise _err(node, key, f"cannot read {path}: {exc.strerror}") from None
+        raise err(node, key, f"cannot read {path}: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise _err(node, key, f"{path} is not UTF-8 text") from None
+        raise err(node, key, f"{path} is not UTF-8 text") from None
     if not text:
-        raise _err(node, key, f"{path} is empty")
+        raise err(node, key, f"{path} is empty")
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         log.warning("elasticsearch: %s is readable by others than its owner;"
                     " chmod 600 it", path)
     return Secret(text), f"file {path}"
 
 
-def _bool(node: YDict, key: str, default: bool) -> bool:
+def _percent(node: YDict, key: str, default: int) -> int:
     value = node.get(key, default)
-    if not isinstance(value, bool):
-        raise _err(node, key, f"'{key}' must be true or false")
-    return value
-
-
-def _int(node: YDict, key: str, default: int, low: int, high: int) -> int:
-    value = node.get(key, default)
-    if isinstance(value, str) and key == "disk_high_water":
+    if isinstance(value, str):  # 90% reads as a string
         value = value.strip().removesuffix("%")
         value = int(value) if value.isdigit() else value
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise _err(node, key, f"'{key}' must be a whole number from {low} to {high}")
-    return value
+    return whole(node, key, value, 1, 100)
 
 
 def _size(node: YDict, key: str, default: int) -> int:
@@ -285,20 +259,12 @@ def _size(node: YDict, key: str, default: int) -> int:
     else:
         match = _SIZE.match(str(value))
         if not match:
-            raise _err(node, key, f"bad size {value!r}", "e.g. 5mb, 512kb or a number of bytes")
+            raise err(node, key, f"bad size {value!r}", "e.g. 5mb, 512kb or a number of bytes")
         size = int(float(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()])
     if not 1024 <= size <= 100 * 1024**2:
-        raise _err(node, key, f"'{key}' must be between 1kb and 100mb")
+        raise err(node, key, f"'{key}' must be between 1kb and 100mb")
     return size
 
 
 def _seconds(node: YDict, key: str, default: float) -> float:
-    if key not in node:
-        return default
-    try:
-        value = parse_duration(node[key])
-    except ValueError as exc:
-        raise _err(node, key, str(exc)) from None
-    if value <= timedelta(0):
-        raise _err(node, key, f"'{key}' must be longer than 0s")
-    return value.total_seconds()
+    return duration(node, key, timedelta(seconds=default), positive=True).total_seconds()

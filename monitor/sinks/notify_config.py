@@ -27,19 +27,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from monitor.config import Config, check_keys
-from monitor.durations import parse_duration
+from monitor import config_schema as schema
+from monitor.config import Config
+from monitor.config_read import check_section, choice, duration, err, str_list, sub, whole
+from monitor.config_schema.sinks import LANGUAGES, MODES, WEEKDAYS
 from monitor.errors import ConfigError
 from monitor.event import SEVERITIES
 from monitor.sinks.notify_mask import Masker, display_url, install_log_masking
 from monitor.yamlloc import YDict, YList
 
-LANGUAGES = ("zh-CN", "en")
-MODES = ("immediate", "hourly", "daily", "digest")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SEVERITY_RANK = {name: i for i, name in enumerate(SEVERITIES)}
 DAY_MINUTES = 24 * 60
 
@@ -130,47 +128,8 @@ class NotifyConfig:
         return Masker(u for r in self.routes for u in r.urls)
 
 
-def _err(node: YDict | YList, key: Any, message: str, hint: str | None = None) -> ConfigError:
-    line, col = node.where(key)
-    return ConfigError(message, node.path, line, col, hint)
-
-
-def _mapping(node: YDict, key: str, allowed: set[str]) -> YDict | None:
-    value = node.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, YDict):
-        raise _err(node, key, f"'{key}' must be a mapping")
-    check_keys(value, allowed, set(), key)
-    return value
-
-
-def _strings(node: YDict, key: str) -> tuple[str, ...]:
-    value = node.get(key, [])
-    if isinstance(value, str | int):
-        value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str | int) for v in value):
-        raise _err(node, key, f"'{key}' must be a list of strings")
-    return tuple(str(v) for v in value)
-
-
 def _duration(node: YDict, key: str, default: timedelta) -> timedelta:
-    if key not in node:
-        return default
-    try:
-        value = parse_duration(node[key])
-    except ValueError as exc:
-        raise _err(node, key, str(exc)) from None
-    if value <= timedelta(0):
-        raise _err(node, key, f"'{key}' must be longer than 0")
-    return value
-
-
-def _choice(node: YDict, key: str, choices: tuple[str, ...], default: str) -> str:
-    value = node.get(key, default)
-    if value not in choices:
-        raise _err(node, key, f"'{key}' must be one of: {', '.join(choices)}")
-    return str(value)
+    return duration(node, key, default, positive=True)
 
 
 def parse_notify(config: Config,
@@ -181,16 +140,13 @@ def parse_notify(config: Config,
         return None
     if not isinstance(node, YDict):
         raise ConfigError("'notify' must be a mapping", config.path, hint="see notify: routes:")
-    check_keys(node, {"language", "templates", "kibana_discover", "incident", "retry",
-                      "routes"}, {"routes"}, "notify")
+    check_section(node, schema.section("notify"), "notify")
     if validate_url is None:
         validate_url = apprise_understands
-    language = _choice(node, "language", LANGUAGES, "zh-CN")
-    incident = _mapping(node, "incident", {"gap", "update_every"}) or YDict()
-    retry_node = _mapping(node, "retry", {"attempts", "backoff", "max_backoff"}) or YDict()
-    attempts = retry_node.get("attempts", 30)
-    if not isinstance(attempts, int) or isinstance(attempts, bool) or attempts < 1:
-        raise _err(retry_node, "attempts", "'attempts' must be a whole number of at least 1")
+    language = choice(node, "language", LANGUAGES, "zh-CN")
+    incident = sub(node, "incident", schema.section("notify.incident"), "notify.incident")
+    retry_node = sub(node, "retry", schema.section("notify.retry"), "notify.retry")
+    attempts = whole(retry_node, "attempts", retry_node.get("attempts", 30), 1)
     retry = RetryPolicy(attempts, _duration(retry_node, "backoff", timedelta(seconds=5)),
                         _duration(retry_node, "max_backoff", timedelta(minutes=5)))
     base = Path(config.path).parent
@@ -201,22 +157,22 @@ def parse_notify(config: Config,
 
         problem = check_template_dir(templates)
         if problem:
-            raise _err(node, "templates", problem)
+            raise err(node, "templates", problem)
     kibana = node.get("kibana_discover")
     if kibana is not None and (not isinstance(kibana, str)
                                or not kibana.startswith(("http://", "https://"))):
-        raise _err(node, "kibana_discover", "'kibana_discover' must be an http(s) URL",
-                   "e.g. https://kibana.firm.local:5601/app/discover")
+        raise err(node, "kibana_discover", "'kibana_discover' must be an http(s) URL",
+                  "e.g. https://kibana.firm.local:5601/app/discover")
     routes_node = node["routes"]
     if not isinstance(routes_node, YList) or not routes_node:
-        raise _err(node, "routes", "'routes' must be a non-empty list of routes")
+        raise err(node, "routes", "'routes' must be a non-empty list of routes")
     routes: list[Route] = []
     for i, item in enumerate(routes_node):
         if not isinstance(item, YDict):
-            raise _err(routes_node, i, "each route must be a mapping with 'name' and 'urls'")
+            raise err(routes_node, i, "each route must be a mapping with 'name' and 'urls'")
         route = _route(item, language, base, validate_url)
         if any(r.name == route.name for r in routes):
-            raise _err(item, "name", f"two routes named {route.name!r}")
+            raise err(item, "name", f"two routes named {route.name!r}")
         routes.append(route)
     return NotifyConfig(
         routes=tuple(routes), timezone=config.timezone, config_path=config.path,
@@ -228,35 +184,34 @@ def parse_notify(config: Config,
 
 def _route(item: YDict, language: str, base: Path,
            validate_url: Callable[[str], bool]) -> Route:
-    check_keys(item, {"name", "urls", "url_files", "url_env", "match", "language", "mode",
-                      "every", "mute"}, {"name"}, "route")
+    check_section(item, schema.section("notify.routes"), "route")
     name = item["name"]
     if not isinstance(name, str) or not name or any(c.isspace() for c in name):
-        raise _err(item, "name", "a route 'name' must be a word without spaces")
+        raise err(item, "name", "a route 'name' must be a word without spaces")
     urls: list[str] = []
-    for i, url in enumerate(_strings(item, "urls")):
+    for i, url in enumerate(str_list(item, "urls")):
         urls.append(_checked_url(item, "urls", url, f"URL #{i + 1}", validate_url))
-    for file in _strings(item, "url_files"):
+    for file in str_list(item, "url_files"):
         path = Path(file) if os.path.isabs(file) else base / file
         try:
             lines = path.read_text(encoding="utf-8").splitlines()
         except (OSError, UnicodeDecodeError) as exc:
-            raise _err(item, "url_files", f"cannot read URL file {path}: "
-                       f"{getattr(exc, 'strerror', None) or exc}") from None
+            raise err(item, "url_files", f"cannot read URL file {path}: "
+                      f"{getattr(exc, 'strerror', None) or exc}") from None
         for n, line in enumerate(lines, 1):
             if line.strip() and not line.lstrip().startswith("#"):
                 urls.append(_checked_url(item, "url_files", line.strip(), f"{path}:{n}",
                                          validate_url))
-    for var in _strings(item, "url_env"):
+    for var in str_list(item, "url_env"):
         value = os.environ.get(var)
         if not value:
-            raise _err(item, "url_env", f"environment variable {var} is not set or empty",
-                       "set it in the service's environment (systemd EnvironmentFile=)")
+            raise err(item, "url_env", f"environment variable {var} is not set or empty",
+                      "set it in the service's environment (systemd EnvironmentFile=)")
         urls.append(_checked_url(item, "url_env", value.strip(), f"${var}", validate_url))
     if not urls:
         raise ConfigError(f"route {name!r} has no URL", item.path, *item.pos,
                           "give urls, url_files or url_env")
-    mode = _choice(item, "mode", MODES, "immediate")
+    mode = choice(item, "mode", MODES, "immediate")
     every: timedelta | None = {"hourly": timedelta(hours=1), "daily": timedelta(days=1)}.get(mode)
     if mode == "digest":
         if "every" not in item:
@@ -264,10 +219,10 @@ def _route(item: YDict, language: str, base: Path,
                               *item.where("mode"), "e.g. every: 15m")
         every = _duration(item, "every", timedelta(hours=1))
     elif "every" in item:
-        raise _err(item, "every", "'every' goes with mode: digest",
-                   "hourly and daily have their own period")
+        raise err(item, "every", "'every' goes with mode: digest",
+                  "hourly and daily have their own period")
     return Route(name=name, urls=tuple(urls), match=_match(item),
-                 language=_choice(item, "language", LANGUAGES, language), mode=mode,
+                 language=choice(item, "language", LANGUAGES, language), mode=mode,
                  every=every, mute=_mutes(item), line=item.pos[0])
 
 
@@ -275,8 +230,8 @@ def _checked_url(item: YDict, key: str, url: str, what: str,
                  validate_url: Callable[[str], bool]) -> str:
     if not validate_url(url):
         # the message shows only what display_url() allows: the URL may be a secret
-        raise _err(item, key, f"{what} ({display_url(url)}) is not a URL apprise understands",
-                   "see the apprise wiki for the service's URL form")
+        raise err(item, key, f"{what} ({display_url(url)}) is not a URL apprise understands",
+                  "see the apprise wiki for the service's URL form")
     return url
 
 
@@ -288,13 +243,11 @@ def apprise_understands(url: str) -> bool:
 
 
 def _match(item: YDict) -> Match:
-    node = _mapping(item, "match", {"severity", "rules", "tags", "clients", "hosts"})
-    if node is None:
-        return Match()
-    severity = _choice(node, "severity", SEVERITIES, "low")
-    return Match(min_severity=severity, rules=_strings(node, "rules"),
-                 tags=_strings(node, "tags"), clients=_strings(node, "clients"),
-                 hosts=_strings(node, "hosts"))
+    node = sub(item, "match", schema.section("notify.routes.match"), "match")
+    severity = choice(node, "severity", SEVERITIES, "low")
+    return Match(min_severity=severity, rules=str_list(node, "rules"),
+                 tags=str_list(node, "tags"), clients=str_list(node, "clients"),
+                 hosts=str_list(node, "hosts"))
 
 
 def _minutes(text: str) -> int | None:
@@ -310,8 +263,8 @@ def _mutes(item: YDict) -> tuple[MuteWindow, ...]:
     if node is None:
         return ()
     if not isinstance(node, YList):
-        raise _err(item, "mute", "'mute' must be a list of windows",
-                   'e.g. mute: ["22:00-07:00", {days: [sat, sun]}]')
+        raise err(item, "mute", "'mute' must be a list of windows",
+                  'e.g. mute: ["22:00-07:00", {days: [sat, sun]}]')
     out = []
     all_days = frozenset(range(7))
     for i, entry in enumerate(node):
@@ -319,21 +272,21 @@ def _mutes(item: YDict) -> tuple[MuteWindow, ...]:
         if isinstance(entry, str):
             hours = entry
         elif isinstance(entry, YDict):
-            check_keys(entry, {"days", "hours"}, set(), "mute window")
-            names = _strings(entry, "days") or WEEKDAYS
+            check_section(entry, schema.section("notify.routes.mute"), "mute window")
+            names = str_list(entry, "days") or WEEKDAYS
             bad = [d for d in names if d.lower() not in WEEKDAYS]
             if bad:
-                raise _err(entry, "days", f"unknown weekday {bad[0]!r}",
-                           f"use {', '.join(WEEKDAYS)}")
+                raise err(entry, "days", f"unknown weekday {bad[0]!r}",
+                          f"use {', '.join(WEEKDAYS)}")
             days = frozenset(WEEKDAYS.index(d.lower()) for d in names)
             hours = str(entry.get("hours", hours))
         else:
-            raise _err(node, i, 'a mute window is "HH:MM-HH:MM" or {days: [...], hours: ...}')
+            raise err(node, i, 'a mute window is "HH:MM-HH:MM" or {days: [...], hours: ...}')
         start_text, dash, end_text = hours.partition("-")
         start, end = _minutes(start_text), _minutes(end_text)
         if not dash or start is None or end is None or start in (end, DAY_MINUTES):
-            raise _err(node, i, f"bad mute hours {hours!r}",
-                       'quote times as "HH:MM-HH:MM"; "22:00-07:00" crosses midnight')
+            raise err(node, i, f"bad mute hours {hours!r}",
+                      'quote times as "HH:MM-HH:MM"; "22:00-07:00" crosses midnight')
         label = ",".join(WEEKDAYS[d] for d in sorted(days))
         out.append(MuteWindow(days, start, end, f"{label} {hours.strip()}"))
     return tuple(out)
