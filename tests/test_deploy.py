@@ -44,7 +44,7 @@ METRICS = {
     "wallwatch_source_up", "wallwatch_rule_matches_total", "wallwatch_alerts_total",
     "wallwatch_late_events_total", "wallwatch_rule_state_keys",
     "wallwatch_consumer_lag_events", "wallwatch_dead_letters", "wallwatch_healthy",
-    "wallwatch_es_items_total", "wallwatch_notifications_total",
+    "wallwatch_es_items_total", "wallwatch_es_connected", "wallwatch_notifications_total",
 }
 
 
