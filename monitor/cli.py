@@ -29,6 +29,7 @@ COMMAND_MODULES: list[str] = [
     "monitor.sinks.es_commands",
     "monitor.doctor_cli",
     "monitor.reports.commands",
+    "monitor.init_cli",
 ]
 log = logging.getLogger("wallwatch")
 
