@@ -286,7 +286,7 @@ def latest_sddl(store: Store | None, paths: list[str],
     out: dict[str, tuple[str, str]] = {}
     marks = ",".join("?" * len(paths))
     rows = store.query(
-        "SELECT s.text, e.ts, e.extra FROM events e JOIN strings s ON s.id = e.path_id"
+        "SELECT s.text, e.ts, extra_json(e.extra) FROM events e JOIN strings s ON s.id = e.path_id"
         f" WHERE e.action = 'changed-file-acl-of' AND s.text IN ({marks})"
         " AND e.outcome = 'success' ORDER BY e.ts, e.seq", paths)
     for path, ts, extra in rows:

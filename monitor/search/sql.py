@@ -30,7 +30,7 @@ _ESC = " ESCAPE '\\'"
 _HEAD = "rtrim(s.text, replace(s.text, '/', ''))"  # the path up to its last '/'
 _BASENAME = f"substr(s.text, length({_HEAD}) + 1)"
 _DIRNAME = f"coalesce(nullif(rtrim({_HEAD}, '/'), ''), {_HEAD})"  # as posixpath.dirname
-_EXTRA = "json_each(CAST(e.extra AS TEXT), ?)"
+_EXTRA = "json_each(CAST(extra_json(e.extra) AS TEXT), ?)"
 _COMPARE = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}
 _TOO_COMPLEX = ("parser stack overflow", "too large", "too many", "too complex")
 
@@ -226,7 +226,7 @@ def _extra(term: Term, pieces: list[Piece], anything: bool, params: list[Any]) -
     list value matches when any of its items does."""
     params.append(f'$."{term.field}"')
     if anything:
-        return "coalesce(json_type(CAST(e.extra AS TEXT), ?), 'null') <> 'null'"
+        return "coalesce(json_type(CAST(extra_json(e.extra) AS TEXT), ?), 'null') <> 'null'"
     head = f"EXISTS (SELECT 1 FROM {_EXTRA} WHERE "
     if term.kind in _COMPARE:
         params.append(_number(term.value))

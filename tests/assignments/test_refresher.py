@@ -97,7 +97,7 @@ def test_a_change_in_the_export_is_recorded_and_swapped_in(tmp_path: Path) -> No
     store = Store(config.store.path)
     try:
         [(extra,)] = list(store.query(
-            "SELECT extra FROM events WHERE action='assignment-added'"
+            "SELECT extra_json(extra) FROM events WHERE action='assignment-added'"
             " AND user_name='alice' AND client='globex'", ()))
     finally:
         store.close()
