@@ -7,7 +7,7 @@ CONFIG   ?= deploy/examples/dev.yaml
 TEST_DEBS := samba smbclient rsyslog openssh-server auditd acl prometheus \
              chromium fonts-wqy-microhei logrotate systemd slapd fail2ban sec
 
-.PHONY: run test lint typecheck unit debs venv venv-test event clean bench
+.PHONY: run test lint typecheck unit debs venv venv-test event clean bench chaos
 
 $(VENV)/.installed: pyproject.toml
 	python3 -m venv $(VENV)
@@ -47,6 +47,12 @@ lint: venv-test
 
 test: debs venv-test lint
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests
+
+# The fault suite at full size (tests/chaos/): SIGKILLs over ~1M events, 100 rotations,
+# Elasticsearch down 10 minutes and flaky, mail down, clock jumps, a full state volume.
+# About 40 minutes on 2 cores; writes the table in docs/RELIABILITY.md. Needs root (tmpfs).
+chaos: debs venv-test
+	$(PY) -m tests.chaos.report
 
 # The benchmark (bench/README.md): Wallwatch against fail2ban-regex and SEC on generated
 # logs, 1M lines per file, medians of 3 runs. Takes a long while; prints markdown.

@@ -25,6 +25,7 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from monitor import __version__
+from monitor.store_writes import free_bytes, is_full_text
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,40 @@ class WallwatchCollector(Collector):
         up = GaugeMetricFamily("wallwatch_healthy", "1 when every source and consumer is alive")
         up.add_metric([], 1 if ok else 0)
         yield up
+        yield from self._store_space()
+
+    def _stage_errors(self) -> Iterator[tuple[str, str | None]]:
+        """(stage, its last error) for every stage that writes to the store."""
+        for runner in self.daemon.runners:
+            yield f"source:{runner.cfg.name}", runner.stats.error
+        for other in getattr(self.daemon, "others", []):
+            yield f"source:{getattr(other, 'name', type(other).__name__)}", getattr(
+                getattr(other, "stats", None), "error", None)
+        yield "rules", getattr(self.daemon.consumer, "error", None)
+        for sink in getattr(self.daemon, "sinks", []):
+            consumer = getattr(sink, "consumer", None)  # the notifier: consumer + senders
+            if consumer is not None:
+                yield "notify", consumer.error
+                for sender in getattr(sink, "senders", []):
+                    yield f"notify:{sender.route.name}", sender.error
+            else:
+                yield getattr(sink, "name", type(sink).__name__), getattr(
+                    getattr(sink, "stats", None), "error", None)
+
+    def _store_space(self) -> Iterator[Metric]:
+        blocked = GaugeMetricFamily(
+            "wallwatch_store_write_blocked",
+            "1 while a stage cannot write to the store because its disk is full (it keeps its"
+            " position and retries by itself)", labels=["stage"])
+        for stage, error in self._stage_errors():
+            blocked.add_metric([stage], 1 if is_full_text(error) else 0)
+        yield blocked
+        free = GaugeMetricFamily("wallwatch_store_free_bytes",
+                                 "Free space on the filesystem that holds the store")
+        space = free_bytes(self.store_path)
+        if space is not None:
+            free.add_metric([], space)
+        yield free
 
     def _sources(self) -> Iterator[Metric]:
         events = CounterMetricFamily("wallwatch_events", "Events stored, by source and action",

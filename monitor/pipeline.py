@@ -50,7 +50,8 @@ from monitor.sources.base import (
     SourceType,
 )
 from monitor.sources.tail import MAX_LINE, Line, Tailer
-from monitor.store import Store, free_bytes, is_disk_full
+from monitor.store import Store
+from monitor.store_writes import free_bytes, is_disk_full
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,6 @@ class SourceRunner(threading.Thread):
             st.last_event = max(ev.timestamp for ev in events)
             self.stored.set()
         return True
-
 
     def retry_delay(self) -> float:
         """Seconds before the next attempt: doubling while the store refuses writes."""

@@ -13,6 +13,7 @@ One Store object is one connection; give each thread its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -24,8 +25,9 @@ from typing import Any
 
 import orjson
 
-from monitor import chain
+from monitor import chain, extra_codec
 from monitor.event import Alert, Event, ts_to_us, us_to_ts
+from monitor.store_writes import writer_queue
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS strings (id INTEGER PRIMARY KEY, text TEXT NOT NULL UNIQUE);
@@ -85,7 +87,7 @@ _INSERT_EVENT = (
     + ", ".join(_COLUMNS) + ") VALUES (" + ", ".join("?" * (5 + len(_COLUMNS))) + ")"
 )
 EVENT_SELECT = (
-    "SELECT e.seq, e.id, e.ts, p.text, t.text, e.extra, "
+    "SELECT e.seq, e.id, e.ts, p.text, t.text, extra_json(e.extra) AS extra, "
     + ", ".join(f"e.{c}" for c in _COLUMNS)
     + " FROM events e LEFT JOIN strings p ON p.id = e.path_id"
     " LEFT JOIN strings t ON t.id = e.target_id"
@@ -122,6 +124,7 @@ class Store:
         self.db.execute("PRAGMA foreign_keys=OFF")
         self.db.executescript(SCHEMA)
         self.db.executescript(chain.SCHEMA)
+        extra_codec.register(self.db)  # EVENT_SELECT reads `extra` through it
         self._string_ids: dict[str, int] = {}
 
     def close(self) -> None:
@@ -142,11 +145,11 @@ class Store:
             self._string_ids[text] = sid
         return sid
 
-    def _event_row(self, ev: Event) -> tuple[Any, ...]:
-        extra = dumps(dict(ev.extra)) if ev.extra else None
+    def _event_row(self, ev: Event, extra: bytes | None) -> tuple[Any, ...]:
         values = [getattr(ev, c) for c in _COLUMNS]
         return (bytes.fromhex(ev.id), ts_to_us(ev.timestamp), self._string_id(ev.file_path),
-                self._string_id(ev.file_target_path), extra, *values)
+                self._string_id(ev.file_target_path),
+                extra_codec.encode(extra) if extra else None, *values)
 
     def transaction(self) -> _Transaction:
         """`with store.transaction():` — everything inside commits together or not at all.
@@ -166,15 +169,18 @@ class Store:
         """Within a transaction: store events (ones already there are skipped); how many new."""
         if not events:
             return 0
-        rows = [self._event_row(e) for e in events]  # may insert strings: count after
+        # the hash chain covers the JSON of `extra`, as EVENT_SELECT gives it back
+        docs = [dumps(dict(e.extra)) if e.extra else None for e in events]
+        rows = [self._event_row(e, d)  # may insert strings: count after
+                for e, d in zip(events, docs, strict=True)]
         first = self.head() + 1
         before = self.db.total_changes
         self.db.executemany(_INSERT_EVENT, rows)
         stored = self.db.total_changes - before
         if stored == len(rows):  # all new: their seqs are first, first+1, … (one writer)
             canonical: Iterable[Sequence[Any]] = (
-                (first + i, r[0], r[1], e.file_path, e.file_target_path, r[4], *r[5:])
-                for i, (r, e) in enumerate(zip(rows, events, strict=True)))
+                (first + i, r[0], r[1], e.file_path, e.file_target_path, d, *r[5:])
+                for i, (r, e, d) in enumerate(zip(rows, events, docs, strict=True)))
             chain.append(self.db, "events", first, first + stored - 1, canonical, _now_us())
         elif stored:  # some were there already: hash what the database now holds
             last = self.head()
@@ -298,16 +304,38 @@ class Store:
 class _Transaction:
     def __init__(self, store: Store) -> None:
         self.store = store
+        # the daemon's stages take turns for the write lock (see store_writes.py)
+        self.queue = writer_queue(store.path)
 
     def __enter__(self) -> None:
-        self.store.db.execute("BEGIN IMMEDIATE")
+        self.queue.acquire()
+        try:
+            self.store.db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self.queue.release()
+            raise
 
     def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        if kind is None:
-            self.store.db.execute("COMMIT")
-        else:
-            self.store.db.execute("ROLLBACK")
-            self.store._string_ids.clear()  # ids handed out in this transaction are gone
+        db = self.store.db
+        try:
+            if kind is None:
+                try:
+                    db.execute("COMMIT")
+                except sqlite3.Error:
+                    self._rollback()
+                    raise
+            else:
+                self._rollback()
+        finally:
+            self.queue.release()
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back by itself (a full disk does that): a second
+        # ROLLBACK would raise and hide the real error
+        if self.store.db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):  # the caller's error is the one to report
+                self.store.db.execute("ROLLBACK")
+        self.store._string_ids.clear()  # ids handed out in this transaction are gone
 
 
 def _now_us() -> int:

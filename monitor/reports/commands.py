@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +21,47 @@ from monitor.reports.messages import LANGS
 from monitor.store import Store
 
 EXIT_EXCESS = 2  # `report access` found excess access (cron mails on a non-zero exit)
+Command = Callable[[argparse.Namespace], int]
+
+
+def _recorded(kind: str, fields: tuple[str, ...]) -> Callable[[Command], Command]:
+    """Every report run is itself an audit event, like a search: who produced which
+    report of which client (monitor/usage.py). It is recorded *before* the report is
+    made: no report without its record (a store that cannot take it stops the
+    command), and the report's own counts include it. A run that then fails adds a
+    second event with outcome failure."""
+    def wrap(func: Command) -> Command:
+        @functools.wraps(func)
+        def run(args: argparse.Namespace) -> int:
+            details: dict[str, object] = {"report": kind,
+                                          **{f: getattr(args, f, None) for f in fields}}
+            _record(args.config, {**details, "outcome": "started"})
+            code = 1
+            try:
+                code = func(args)
+                return code
+            finally:
+                if code not in (0, EXIT_EXCESS):
+                    _record(args.config, {**details, "outcome": "failure"})
+        return run
+    return wrap
+
+
+def _record(config_path: str, details: dict[str, object]) -> None:
+    from monitor.usage import record_usage
+
+    try:
+        config = load_config(config_path)
+    except WallwatchError:
+        return  # no usable config: the command has said so; there is no store to write
+    if not os.path.exists(config.store.path):
+        return  # never create a store from here: it belongs to the service's user
+    store = Store(config.store.path)
+    try:
+        record_usage(store, config, "report", {k: "" if v is None else v
+                                               for k, v in details.items()})
+    finally:
+        store.close()
 
 
 def _store(config: Config, required: bool = True) -> Store | None:
@@ -47,6 +90,7 @@ def _write(text: str, out: str | None) -> None:
         f.write(text)
 
 
+@_recorded("client", ("client", "month", "lang", "out", "pdf"))
 def cmd_client(args: argparse.Namespace) -> int:
     from monitor.reports.client_data import gather
     from monitor.reports.client_html import render
@@ -91,6 +135,7 @@ def cmd_client(args: argparse.Namespace) -> int:
     return 0
 
 
+@_recorded("access", ("client", "root", "json", "html"))
 def cmd_access(args: argparse.Namespace) -> int:
     from monitor.reports.access_report import audit, format_html, format_text
 
@@ -120,6 +165,7 @@ def cmd_access(args: argparse.Namespace) -> int:
     return EXIT_EXCESS if result.excess else 0
 
 
+@_recorded("activity", ("since", "json"))
 def cmd_activity(args: argparse.Namespace) -> int:
     from monitor.reports.activity import activity, format_text
 
