@@ -50,7 +50,7 @@ test: debs venv-test lint
 
 # The fault suite at full size (tests/chaos/): SIGKILLs over ~1M events, 100 rotations,
 # Elasticsearch down 10 minutes and flaky, mail down, clock jumps, a full state volume.
-# About 40 minutes on 2 cores; writes the table in docs/RELIABILITY.md. Needs root (tmpfs).
+# About an hour on 2 cores; writes the tables in docs/RELIABILITY.md. Needs root (tmpfs).
 chaos: debs venv-test
 	$(PY) -m tests.chaos.report
 

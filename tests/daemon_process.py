@@ -107,7 +107,7 @@ def caught_up(db: Path, source: str, path: Path) -> bool:
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, what: str,
-             daemon: Daemon | None = None) -> None:
+             daemon: Daemon | None = None, every: float = 0.1) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -115,6 +115,6 @@ def wait_for(predicate: Callable[[], bool], timeout: float, what: str,
         if daemon is not None and not daemon.alive():
             raise AssertionError(f"daemon exited while waiting for {what}: "
                                  f"{daemon.log.read_text()[-3000:]}")
-        time.sleep(0.1)
+        time.sleep(every)
     log = daemon.log.read_text()[-3000:] if daemon else ""
     raise AssertionError(f"timed out waiting for {what}\n{log}")

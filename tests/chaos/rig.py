@@ -29,7 +29,7 @@ from monitor.rules.loader import load_rule_files
 from monitor.sinks.es_templates import stream_name
 from tests.chaos import workload
 from tests.chaos.outcome import Outcome, Tally, tally
-from tests.daemon_process import REPO, Daemon, caught_up, query, write_config
+from tests.daemon_process import REPO, Daemon, caught_up, query, wait_for, write_config
 from tests.fixtures.es_standin import EsStandin
 from tests.fixtures.smtp import JsonReceiver, SmtpServer
 from tests.sinks.es_helpers import es_config, install_templates
@@ -249,17 +249,8 @@ def _norm(text: str) -> str:
 
 def wait(predicate: Callable[[], bool], timeout: float, what: str,
          daemon: Daemon | None = None, every: float = 0.2) -> None:
-    """Like tests.daemon_process.wait_for, with a slower poll for big stores."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if daemon is not None and not daemon.alive():
-            raise AssertionError(f"daemon exited while waiting for {what}: "
-                                 f"{daemon.log.read_text()[-3000:]}")
-        time.sleep(every)
-    tail = daemon.log.read_text()[-3000:] if daemon is not None else ""
-    raise AssertionError(f"timed out waiting for {what}\n{tail}")
+    """tests.daemon_process.wait_for with a slower poll: big stores are costly to ask."""
+    wait_for(predicate, timeout, what, daemon, every)
 
 
 def metrics_url(daemon_log: Path) -> str:

@@ -126,6 +126,7 @@ def test_every_line_exactly_once_under_rotation_while_appending(tmp_path: Path) 
     lock = threading.Lock()
     total = 20_000
     done = threading.Event()
+    reading = threading.Event()
 
     def writer() -> None:
         f = log.open("ab", buffering=0)
@@ -133,6 +134,10 @@ def test_every_line_exactly_once_under_rotation_while_appending(tmp_path: Path) 
             with lock:
                 f.write(f"line {i:06d}\n".encode())
             if i % 2000 == 1999:
+                # a copytruncate before the reader read anything at all is undetectable
+                # (size 0 at offset 0) and loses those lines for any reader: rotate
+                # once it has read once
+                reading.wait(30)
                 with lock:
                     f.close()
                     rotations = i // 2000
@@ -156,6 +161,8 @@ def test_every_line_exactly_once_under_rotation_while_appending(tmp_path: Path) 
     while time.monotonic() < deadline:
         finished = done.is_set()
         seen.extend(texts(t.read_lines()))
+        if seen:
+            reading.set()
         if finished and len(seen) >= total:
             break
         if finished:
