@@ -35,7 +35,7 @@ from monitor.assignments.refresher import AssignmentRefresher
 from monitor.config import Config, SourceConfig
 from monitor.enrich import Enricher
 from monitor.event import Event
-from monitor.rules.consumer import RuleConsumer
+from monitor.rules.consumer import Backlog, RuleConsumer
 from monitor.rules.model import Rule
 from monitor.sinks import SINKS
 from monitor.sinks.base import SinkContext
@@ -133,6 +133,17 @@ class SourceRunner(threading.Thread):
         self.stored = threading.Event()  # set after each commit of events (the rules wait on it)
         self.failures = 0  # commits failed in a row
         self.failing_since = self.reminded = 0.0
+        self.in_hand = True  # lines read (or about to be) and not yet stored
+        self.held = True  # the parser may hold records back until the file goes quiet
+
+    def behind(self) -> bool:
+        """Unread lines (or not started yet): the rules hold this source's events back."""
+        return self.tailer is None or self.tailer.lag() > 0
+
+    def busy(self) -> bool:
+        """Anything of this source not yet in the store: unread lines, lines read and
+        not committed, records the parser holds back."""
+        return self.in_hand or self.held or self.behind()
 
     def _load(self, store: Store) -> tuple[Tailer, LineParser]:
         state = store.source_state(self.cfg.name) or {}
@@ -157,23 +168,29 @@ class SourceRunner(threading.Thread):
     def _loop(self, store: Store) -> None:
         tailer, parser = self._load(store)
         last_data = time.monotonic()
-        held = True  # the parser may hold records back (also restored ones)
+        self.held = True  # the parser may hold records back (also restored ones)
         while not self.stop_flag.is_set():
+            self.in_hand = True  # before the read: the tailer's lag drops as it reads
             lines = tailer.read_lines()
             out = ParseOutput(self.cfg.name, self.cfg.path)
             feed_lines(parser, lines, out)
             now = time.monotonic()
+            flushing = False
             if lines:
-                last_data, held = now, True
-            elif held and now - last_data >= IDLE_FLUSH_SECONDS:
+                last_data, self.held = now, True
+            elif self.held and now - last_data >= IDLE_FLUSH_SECONDS:
                 parser.flush(out)  # the file went quiet: release what the parser holds
-                held = False
+                flushing = True
             stored = not (lines or out.events or out.dead) or self._commit(
                 store, tailer, parser, lines, out)
             if not stored:  # read nothing more until the store takes this batch
                 self.stop_flag.wait(self.retry_delay())
                 tailer, parser = self._load(store)
+                self.held = True
                 continue
+            self.in_hand = False
+            if flushing:
+                self.held = False
             if not lines:
                 self.wake.wait(POLL_SECONDS)
                 self.wake.clear()
@@ -300,17 +317,21 @@ class Daemon:
         log.info("wallwatch started: %d source(s), %d rule(s), store %s",
                  len(self.runners) + len(self.others), len(self.rules), self.config.store.path)
 
-    def lagging(self) -> tuple[frozenset[str], bool]:
+    def lagging(self) -> Backlog:
         """Datasets of the tailed sources that have unread lines (the rules wait for
-        them), and whether one of those has stored no event yet this run."""
+        them), whether one of those has stored no event yet this run, and whether any
+        source still has something on its way to the store."""
         datasets: set[str] = set()
-        unknown = False
+        unknown = busy = False
         for runner in self.runners:
-            if runner.tailer is None or runner.tailer.lag() == 0:
+            if runner.ident is not None and not runner.is_alive():
+                continue  # a stopped source sends nothing more (/healthz says so)
+            busy = busy or runner.busy()
+            if not runner.behind():
                 continue
             datasets |= runner.stats.datasets
             unknown = unknown or not runner.stats.datasets
-        return frozenset(datasets), unknown
+        return Backlog(frozenset(datasets), unknown, busy)
 
     def prune(self) -> int:
         store = Store(self.config.store.path)

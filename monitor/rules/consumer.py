@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
 from monitor.event import Event
@@ -27,6 +28,18 @@ POLL_SECONDS = 0.25
 RETRY_SECONDS = 5.0
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What the sources still have to store, as the daemon sees it now."""
+
+    datasets: frozenset[str] = frozenset()  # of sources with unread lines: hold these back
+    unknown: bool = False  # one of those has stored nothing yet this run: hold everything
+    # a source is reading, parsing, committing or holding records back: the log is not
+    # quiet even when the store has had nothing new for `lateness` (a source restarting
+    # after a crash, or slowed by a busy machine, looks like a quiet log otherwise)
+    busy: bool = False
+
+
 class RuleConsumer(threading.Thread):
     def __init__(self, store_path: str, rules: Sequence[Rule], lateness: timedelta,
                  stop: threading.Event) -> None:
@@ -37,9 +50,9 @@ class RuleConsumer(threading.Thread):
         self.stop_flag = stop
         self.wake = threading.Event()
         self.alerted: list[threading.Event] = []  # set after alerts are stored (the sinks')
-        # the datasets of sources still catching up, and whether one of them has not
-        # stored an event yet (the daemon provides it; a backtest has none)
-        self.lagging: Callable[[], tuple[frozenset[str], bool]] | None = None
+        # what the sources still have to store (the daemon provides it; a backtest,
+        # reading a finished store, has none)
+        self.lagging: Callable[[], Backlog] | None = None
         self._pending: list[Rule] | None = None
         self._lock = threading.Lock()
         self.engine: RuleEngine | None = None
@@ -75,8 +88,8 @@ class RuleConsumer(threading.Thread):
                 self.rules = pending
                 engine = self.engine = engine.with_rules(pending)
                 log.info("rules: now %d rules", len(engine.rules))
-            if self.lagging is not None:
-                engine.holding, engine.holding_unknown = self.lagging()
+            backlog = self.lagging() if self.lagging is not None else Backlog()
+            engine.holding, engine.holding_unknown = backlog.datasets, backlog.unknown
             batch = store.events_after(self.position, BATCH)
             alerts = []
             for seq, ev in batch:
@@ -84,10 +97,9 @@ class RuleConsumer(threading.Thread):
             position = batch[-1][0] if batch else self.position
             now = time.monotonic()
             flushed = False
-            if batch:
-                quiet_since = now
-            elif (engine.buffer and now - quiet_since >= self.lateness.total_seconds()
-                  and not engine.holding and not engine.holding_unknown):
+            if batch or backlog.busy or backlog.datasets or backlog.unknown:
+                quiet_since = now  # quiet means: nothing stored and nothing on its way
+            elif engine.buffer and now - quiet_since >= self.lateness.total_seconds():
                 alerts.extend(engine.flush())  # the log went quiet: nothing later is coming
                 flushed = True
             if batch or alerts or flushed or pending is not None:

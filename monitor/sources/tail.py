@@ -25,6 +25,7 @@ file has been rotated away and drained, is returned as it is).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -104,13 +105,13 @@ class Tailer:
         return []
 
     def lag(self) -> int:
-        """Bytes between our offset and the end of the current file."""
-        if self.cur is None:
-            return 0
-        try:
-            return max(0, os.fstat(self.cur.fd).st_size - self.cur.offset)
-        except OSError:
-            return 0
+        """Bytes between our offsets and the ends of the files still to read (the
+        rotated-away ones being drained and the current one)."""
+        behind = 0
+        for f in [*self.draining, *([self.cur] if self.cur else [])]:
+            with contextlib.suppress(OSError):  # a vanished file has nothing to read
+                behind += max(0, os.fstat(f.fd).st_size - f.offset)
+        return behind
 
     def close(self) -> None:
         for f in [*self.draining, *([self.cur] if self.cur else [])]:

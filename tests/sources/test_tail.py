@@ -97,6 +97,24 @@ def test_rotation_while_stopped_drains_the_rotated_file_first(tmp_path: Path) ->
     assert texts(drain(Tailer(str(log), pos))) == ["two", "three"]
 
 
+def test_lag_counts_the_rotated_file_still_being_drained(tmp_path: Path) -> None:
+    log = tmp_path / "a.log"
+    log.write_bytes(b"one\n")
+    t = Tailer(str(log))
+    drain(t)
+    pos = t.position()
+    t.close()
+    with log.open("ab") as f:
+        f.write(b"two\nthree\n")
+    log.rename(tmp_path / "a.log.1")
+    log.write_bytes(b"")  # the new file is empty: all that is left is in the old one
+    t = Tailer(str(log), pos)
+    assert texts(t.read_lines(max_bytes=4)) == ["two"]
+    assert t.lag() == len(b"three\n")
+    assert texts(drain(t)) == ["three"]
+    assert t.lag() == 0
+
+
 def test_survives_the_file_vanishing_and_reappearing(tmp_path: Path) -> None:
     log = tmp_path / "a.log"
     t = Tailer(str(log))
