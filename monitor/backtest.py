@@ -68,7 +68,7 @@ def store_events(config: Config, since: datetime | None, until: datetime | None
 def backtest(events: Iterator[Event], rules: list[Rule], config: Config,
              since: datetime | None = None, until: datetime | None = None,
              progress: Callable[[int], None] | None = None) -> list[Alert]:
-    engine = RuleEngine(rules, config.lateness)
+    engine = RuleEngine(rules, config.lateness, config.max_future)
     alerts: list[Alert] = []
     for n, ev in enumerate(events, 1):
         if (since is not None and ev.timestamp < since) or (until is not None and

@@ -87,6 +87,8 @@ class Config:
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
     rules: tuple[str, ...] = ()  # rule files and folders
     lateness: timedelta = timedelta(seconds=10)  # how long rules wait for late events
+    # an event dated further past the host's clock does not move event time on
+    max_future: timedelta = timedelta(hours=1)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
@@ -176,6 +178,7 @@ def load_config(path: str | Path, source_types: Mapping[str, SourceSpec] | None 
         calendar=calendar,
         rules=rule_paths,
         lateness=duration(rules_node, "lateness", timedelta(seconds=10)),
+        max_future=duration(rules_node, "max_future", timedelta(hours=1)),
         metrics=_metrics(root),
         raw=root,
     )

@@ -211,6 +211,10 @@ class WallwatchCollector(Collector):
                                                                                    "severity"])
         late = CounterMetricFamily("wallwatch_late_events",
                                    "Events later than the allowed lateness (still evaluated)")
+        future = CounterMetricFamily(
+            "wallwatch_future_events",
+            "Events dated beyond the host's clock + rules.max_future (evaluated as of the"
+            " newest event time)")
         state = GaugeMetricFamily("wallwatch_rule_state_keys",
                                   "Live keys in rule state (windows, seen values, throttles)")
         if engine is not None:
@@ -220,8 +224,9 @@ class WallwatchCollector(Collector):
             for rule_id, n in sorted(engine.stats.alerts.items()):
                 alerts.add_metric([rule_id, severity.get(rule_id, "unknown")], n)
             late.add_metric([], engine.stats.late)
+            future.add_metric([], engine.stats.future)
             state.add_metric([], engine.state_size())
-        yield from (matches, alerts, late, state)
+        yield from (matches, alerts, late, future, state)
 
 
 def make_registry(daemon: DaemonView, store_path: str) -> CollectorRegistry:

@@ -277,7 +277,7 @@ class Daemon:
     def start(self) -> None:
         Store(self.config.store.path).close()  # create the schema before threads race for it
         self.consumer = RuleConsumer(self.config.store.path, self.rules, self.config.lateness,
-                                     self.stop_flag)
+                                     self.stop_flag, self.config.max_future)
         sink_ctx = SinkContext(self.config, self.config.store.path, self.stop_flag)
         self.sinks: list[Runner] = [s for s in (make(sink_ctx) for make in SINKS)
                                     if s is not None]

@@ -64,6 +64,11 @@ RULES = Section("rules", "Which rules run, and how long they wait for late event
         "rules).", example=["rules/"], default_doc="the rules shipped with Wallwatch"),
     Key("lateness", "duration", "How long the rules wait for events that arrive out of "
         "order before they decide on a window.", example="30s", default="10s"),
+    Key("max_future", "duration", "How far past this host's clock an event's time may be. "
+        "A later one (a clock that jumped years ahead, a forged line) is evaluated at once as "
+        "of the newest event time and counted in `wallwatch_future_events_total`, so it "
+        "cannot make every later event late or hold a window open.", example="2h",
+        default="1h"),
 ))
 
 METRICS = Section("metrics", "Prometheus metrics and `/healthz` over HTTP.", (

@@ -42,11 +42,12 @@ class Backlog:
 
 class RuleConsumer(threading.Thread):
     def __init__(self, store_path: str, rules: Sequence[Rule], lateness: timedelta,
-                 stop: threading.Event) -> None:
+                 stop: threading.Event, max_future: timedelta | None = None) -> None:
         super().__init__(name="rules", daemon=True)
         self.store_path = store_path
         self.rules = list(rules)
         self.lateness = lateness
+        self.max_future = max_future
         self.stop_flag = stop
         self.wake = threading.Event()
         self.alerted: list[threading.Event] = []  # set after alerts are stored (the sinks')
@@ -74,7 +75,7 @@ class RuleConsumer(threading.Thread):
 
     def _load(self, store: Store) -> RuleEngine:
         self.position, state = store.cursor(CURSOR)
-        engine = RuleEngine(self.rules, self.lateness)
+        engine = RuleEngine(self.rules, self.lateness, self.max_future)
         engine.restore(state, lambda seqs: load_events(store, seqs))
         return engine
 

@@ -13,6 +13,11 @@ late — bounded by MAX_BUFFERED events. `match` rules conclude on one event, so
 as the event arrives, in the store's order (which a backtest of the store
 replays exactly): a wall breach alerts without waiting `lateness`.
 
+An event dated more than `max_future` past the clock (a host whose clock jumped to
+2099, a forged line) must not move event time on: every later event would be
+late and windows holding it would never slide. It is evaluated at once, as of
+the newest event time seen (the clock's time if none), and counted as future.
+
 The whole state (the buffer, every rule's windows / sets / partial sequences,
 throttles) is one snapshot, stored by the consumer with its cursor and its
 alerts in one transaction. Alert ids are rule + group + window start, so a
@@ -24,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import heapq
 import itertools
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -76,15 +82,23 @@ def rule_fingerprint(rule: Rule) -> str:
 class EngineStats:
     evaluated: int = 0
     late: int = 0
+    future: int = 0  # dated beyond the clock + max_future: evaluated as of the newest time
     matches: dict[str, int] = field(default_factory=dict)
     alerts: dict[str, int] = field(default_factory=dict)
     suppressed: dict[str, int] = field(default_factory=dict)
 
 
 class RuleEngine:
-    def __init__(self, rules: Iterable[Rule], lateness: timedelta = timedelta(seconds=10)) -> None:
+    def __init__(self, rules: Iterable[Rule], lateness: timedelta = timedelta(seconds=10),
+                 max_future: timedelta | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        """`max_future`: how far past `clock` (seconds since the epoch) an event's time
+        may be before it counts as future; None: no bound (rule tests, samples)."""
         self.rules = [r for r in rules if r.enabled]
         self.lateness_us = int(lateness.total_seconds() * 1_000_000)
+        self.max_future = max_future
+        self.future_us = None if max_future is None else int(max_future.total_seconds() * 1e6)
+        self.clock = clock
         self.states: dict[str, KindState[Any]] = {r.id: new_state(r) for r in self.rules}
         self.throttles: dict[str, dict[tuple[str, ...], int]] = {r.id: {} for r in self.rules}
         # (time, id, tie, event, store seq or -1, whether its match rules wait too)
@@ -125,6 +139,9 @@ class RuleEngine:
         """Evaluate one event; `seq` is its place in the store, if it came from one."""
         ts = ts_to_us(ev.timestamp)
         self.stats.evaluated += 1
+        if (self.future_us is not None and (self.max_ts is None or ts > self.max_ts)
+                and ts > int(self.clock() * 1_000_000) + self.future_us):
+            return self._future(ev)
         head = self.heads.get(ev.dataset)
         if head is None or ts > head:
             self.heads[ev.dataset] = ts
@@ -152,6 +169,14 @@ class RuleEngine:
             self.expire(watermark)
             self.swept = watermark
         return alerts
+
+    def _future(self, ev: Event) -> list[Alert]:
+        """An event from beyond the clock: evaluated now, as of the newest event time
+        (so windows and throttles stay on the time of the rest of the log)."""
+        self.stats.future += 1
+        at = self.max_ts if self.max_ts is not None else int(self.clock() * 1_000_000)
+        at_once, buffered = self.candidates(ev)
+        return self._evaluate(ev, at, at_once + buffered)
 
     def watermark(self) -> int:
         """Event time up to which buffered events are evaluated: `lateness` behind
@@ -212,8 +237,10 @@ class RuleEngine:
             extra["rule.reference"] = list(rule.references)
         if rule.falsepositives:
             extra["wallwatch.alert.falsepositives"] = list(rule.falsepositives)
+        # the time it was evaluated at: the event's own, unless that was in the future
+        at = ev.timestamp if ts == ts_to_us(ev.timestamp) else us_to_ts(ts)
         return Alert(
-            id=Alert.make_id(rule.id, draft.group, window_start), timestamp=ev.timestamp,
+            id=Alert.make_id(rule.id, draft.group, window_start), timestamp=at,
             rule_id=rule.id, rule_name=rule.title, severity=rule.severity, group=draft.group,
             window_start=window_start, event_ids=draft.event_ids, count=draft.count,
             ruleset=rule.ruleset, tags=rule.tags, description=rule.description,
@@ -284,7 +311,8 @@ class RuleEngine:
 
     def with_rules(self, rules: Iterable[Rule]) -> RuleEngine:
         """A new engine for a reloaded rule set, keeping the state of unchanged rules."""
-        engine = RuleEngine(rules, timedelta(microseconds=self.lateness_us))
+        engine = RuleEngine(rules, timedelta(microseconds=self.lateness_us), self.max_future,
+                            self.clock)
         buffered = {seq: ev for _, _, _, ev, seq, _ in self.buffer if seq >= 0}
         engine.restore(self.snapshot(), lambda seqs: {s: buffered[s] for s in seqs})
         engine.holding, engine.holding_unknown = self.holding, self.holding_unknown

@@ -9,8 +9,9 @@ One consumer thread decides, one sender thread per route delivers:
   commit replays the batch from the old cursor with the old state; after it,
   nothing is decided again.
 - Due incident updates and periodic digests are decided against a watermark:
-  the newest event time in the store, or the wall clock while the logs are
-  quiet, less `settle` (the rules' lateness + 5 s) for events still on their way.
+  the newest event time in the store (not beyond the clock + rules.max_future),
+  or the wall clock while the logs are quiet, less `settle` (the rules' lateness
+  + 5 s) for events still on their way.
 - Senders (notify_sender) deliver pending rows with backoff and never resend a
   row that is sent.
 """
@@ -106,7 +107,9 @@ class NotifyConsumer(threading.Thread):
         self.digests.load(store.db)
 
     def watermark(self, store: Store, now: int) -> int:
-        row = store.db.execute("SELECT max(ts) FROM events").fetchone()
+        # a line from a clock years ahead must not make every incident due at once
+        row = store.db.execute("SELECT max(ts) FROM events WHERE ts <= ?",
+                               (now + _us(self.cfg.max_future),)).fetchone()
         newest = int(row[0]) if row and row[0] is not None else 0
         return max(newest, now) - _us(self.cfg.settle)
 

@@ -119,6 +119,8 @@ class NotifyConfig:
     templates: str | None = None
     # how far behind the newest event time a decision waits, for late events and rules
     settle: timedelta = timedelta(seconds=15)
+    # events dated further past the clock do not count as the newest (rules.max_future)
+    max_future: timedelta = timedelta(hours=1)
     retention: timedelta = timedelta(days=180)  # the store's: finished deliveries go too
 
     def route(self, name: str) -> Route | None:
@@ -179,7 +181,8 @@ def parse_notify(config: Config,
         language=language, gap=_duration(incident, "gap", timedelta(minutes=30)),
         update_every=_duration(incident, "update_every", timedelta(hours=1)), retry=retry,
         kibana_discover=kibana, templates=templates,
-        settle=config.lateness + timedelta(seconds=5), retention=config.store.retention)
+        settle=config.lateness + timedelta(seconds=5), max_future=config.max_future,
+        retention=config.store.retention)
 
 
 def _route(item: YDict, language: str, base: Path,

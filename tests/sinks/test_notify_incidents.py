@@ -190,3 +190,19 @@ def test_a_mute_window_holds_messages_by_the_event_local_time(tmp_path: Path,
     assert states[0][0] == "muted" and "09:30-10:30" in (states[0][1] or "")
     assert states[1] == ("pending", None)  # 11:00 local: outside the window
     bench.close()
+
+
+def test_a_line_from_a_clock_years_ahead_does_not_close_incidents_early(
+        bench: Bench) -> None:
+    bench.ingest([read(0)])
+    bench.step(1)
+    [first] = bench.outbox()
+    years = 73 * 365 * 86400  # 2099: the newest event time in the store, but not believed
+    bench.ingest([read(years, user="alice")], alerts=[])
+    bench.step(60)
+    assert len(bench.ingest([read(120, n=1)])) == 1  # inside the gap: the same incident
+    bench.step(121)
+    assert bench.outbox() == [first]  # no second immediate message
+    bench.step(120 + GAP + SETTLE + 1)  # the wall clock passes the gap: now it closes
+    [update] = bench.outbox("update")
+    assert update.incident == first.incident and "incident closed" in update.body
