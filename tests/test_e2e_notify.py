@@ -18,6 +18,7 @@ import orjson
 import pytest
 import smbclient  # type: ignore[import-untyped]
 
+from monitor.sinks.notify_sender import DELIVERY_HEADER
 from tests.daemon_process import REPO, Daemon, count, query, wait_for, write_config
 from tests.fixtures.smbd import SambaServer, SmbUser, connect_user
 from tests.fixtures.smtp import JsonReceiver, SmtpServer
@@ -186,6 +187,9 @@ def test_an_outage_and_a_kill_lose_nothing_and_double_nothing(setup: Setup) -> N
             daemon.kill()
 
     assert alerts == 20
+    # every message says which delivery it is (a receiver can drop a repeat)
+    ids = [str(m[DELIVERY_HEADER] or "") for m in mails]
+    assert all(i.endswith("@mail") for i in ids) and len(set(ids)) == len(ids)
     firsts = [m for m in mails if "Update:" not in str(m["Subject"])]
     first_incidents = [incident_of(SmtpServer.text(m)) for m in firsts]
     assert len(firsts) == 20 and len(set(first_incidents)) == 20  # one each, none twice

@@ -9,6 +9,13 @@ Apprise object in synchronous mode with in-memory storage: nothing is written
 to disk, and apprise's client-side pacing (5.5 s between messages for many
 services) does not delay the first message of a burst; a service that refuses
 a burst is retried with our backoff like any other failure.
+
+Exactly once cannot be promised by a sender alone: a SIGKILL after the server took
+a message and before "sent" is committed sends it again on restart (no protocol
+tells us what the server took). So every message carries its delivery id (the
+outbox row id, the same on every attempt) in an `X-Wallwatch-Delivery` header for
+mail and webhooks: a receiver that keeps the ids it has seen — a ticket system, a
+mail rule, a chat bot — gets each message once.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from monitor.event import ts_to_us
 from monitor.sinks.notify_config import NotifyConfig, Route
@@ -42,6 +49,19 @@ POLL_SECONDS = 0.5
 PARALLEL = 4  # deliveries in flight per route
 RETRY_SECONDS = 5.0
 MAX_ERROR = 1000
+DELIVERY_HEADER = "X-Wallwatch-Delivery"
+# apprise services that take extra headers as `+Name=value` URL parameters
+HEADER_SCHEMES = frozenset({"mailto", "mailtos", "json", "jsons", "xml", "xmls", "form",
+                            "forms"})
+
+
+def with_delivery_id(url: str, delivery: str) -> str:
+    """The URL that sends one message with its delivery id as a header, where the
+    service takes headers; other services get the URL unchanged."""
+    if urlsplit(url).scheme.lower() not in HEADER_SCHEMES:
+        return url
+    sep = "&" if "?" in url else "?"
+    return f"{url}{sep}{quote('+' + DELIVERY_HEADER)}={quote(delivery, safe='')}"
 
 
 class _Capture(logging.Handler):
@@ -165,7 +185,7 @@ class RouteSender(threading.Thread):
             if tag in done:
                 continue
             try:
-                ok, why = self.deliver(url, row.title, row.body)
+                ok, why = self.deliver(with_delivery_id(url, row.id), row.title, row.body)
             except Exception as exc:  # the deliverer must not take the sender down
                 ok, why = False, f"{type(exc).__name__}: {exc}"
             if ok:

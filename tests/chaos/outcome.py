@@ -41,7 +41,10 @@ class Outcome:
     events: dict[str, Tally] = field(default_factory=dict)  # by destination
     alerts_expected: int | None = None  # alerts of an uninterrupted run
     alerts: dict[str, Tally] = field(default_factory=dict)  # by destination
-    messages: Tally | None = None  # notifications: delivered rows vs decided rows
+    # notifications, as a receiver that drops a delivery id it has seen keeps them:
+    # delivered rows vs decided rows, and the repeats it dropped
+    messages: Tally | None = None
+    repeats: int = 0
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     seen: dict[str, str] = field(default_factory=dict)  # what the scenario observed on the way

@@ -27,6 +27,7 @@ from monitor.pipeline import parse_file
 from monitor.rules.engine import RuleEngine
 from monitor.rules.loader import load_rule_files
 from monitor.sinks.es_templates import stream_name
+from monitor.sinks.notify_sender import DELIVERY_HEADER
 from tests.chaos import workload
 from tests.chaos.outcome import Outcome, Tally, tally
 from tests.daemon_process import REPO, Daemon, caught_up, query, wait_for, write_config
@@ -127,7 +128,7 @@ class Rig:
         assert not errors, errors
         ids: list[str] = []
         times: list[tuple[str, int, int | None]] = []
-        engine = RuleEngine(rules, config.lateness)
+        engine = RuleEngine(rules, config.lateness, config.max_future)
         alerts: list[Alert] = []
         for ev in parse_file(config.sources[0], config):
             ids.append(ev.id)
@@ -199,47 +200,60 @@ class Rig:
             cut = [p for p in posts if not isinstance(p["body"], dict)]
             if cut:
                 out.notes.append(f"{len(cut)} request(s) cut off by a kill mid-send")
-            receivers.append(("hook", lambda: [(p["body"]["title"], p["body"]["message"])
-                                               for p in posts if isinstance(p["body"], dict)]))
+            receivers.append(("hook", lambda: [
+                (p["headers"].get(DELIVERY_HEADER, ""), p["body"]["title"], p["body"]["message"])
+                for p in posts if isinstance(p["body"], dict)]))
         if self.smtp is not None:
             smtp = self.smtp
-            receivers.append(("mail", lambda: [(str(m["Subject"]), SmtpServer.text(m))
-                                               for m in smtp.messages()]))
+            receivers.append(("mail", lambda: [
+                (str(m[DELIVERY_HEADER] or ""), str(m["Subject"]), SmtpServer.text(m))
+                for m in smtp.messages()]))
         messages = Tally()
+        repeats = 0
         for route, received in receivers:
-            alerts, delivered = self.notifications(route, received())
+            alerts, delivered, again = self.notifications(route, received())
             out.alerts[f"notify:{route}"] = tally(ref.alert_ids, alerts)
             messages.arrived += delivered.arrived
             messages.lost += delivered.lost
             messages.duplicated += delivered.duplicated
+            repeats += again
         if receivers:
             out.messages = messages
+            out.repeats = repeats
+            out.notes.append(f"{repeats} message(s) sent again after a kill, with the same "
+                             "delivery id (the receiver keeps one)")
         out.seconds = time.monotonic() - started
         return out
 
-    def notifications(self, route: str, received: list[tuple[str, str]]
-                      ) -> tuple[list[str], Tally]:
-        """The alerts told by the messages that arrived (one entry per telling), and
-        the messages themselves against the outbox rows decided for the route."""
+    def notifications(self, route: str, received: list[tuple[str, str, str]]
+                      ) -> tuple[list[str], Tally, int]:
+        """As a receiver that keeps the delivery ids it has seen: the alerts told by the
+        messages it kept (one entry per telling), those messages against the outbox
+        rows decided for the route, and how many it dropped as repeats. A message whose
+        id names no decided row, or another row's text, is a stranger."""
         rows = query(self.db, "SELECT id, alerts, title, body, state FROM notify_outbox"
                               " WHERE route=?", (route,))
-        by_text: dict[tuple[str, str], tuple[str, list[str]]] = {}
-        decided = []
+        by_id: dict[str, tuple[tuple[str, str], list[str]]] = {}
         for rid, alerts, title, body, state in rows:
             if state in ("pending", "sent", "failed"):  # meant to be delivered
-                decided.append(str(rid))
-                by_text[(_norm(str(title)), _norm(str(body)))] = (
-                    str(rid), list(orjson.loads(alerts)) if alerts else [])
+                by_id[str(rid)] = ((_norm(str(title)), _norm(str(body))),
+                                   list(orjson.loads(alerts)) if alerts else [])
         told: list[str] = []
         arrived: list[str] = []
-        for title, body in received:
-            rid_alerts = by_text.get((_norm(title), _norm(body)))
-            if rid_alerts is None:
-                arrived.append(f"unknown message {title!r}")
+        kept: set[str] = set()
+        repeats = 0
+        for delivery, title, body in received:
+            if delivery in kept:
+                repeats += 1
                 continue
-            arrived.append(rid_alerts[0])
-            told.extend(rid_alerts[1])
-        return told, tally(decided, arrived)
+            row = by_id.get(delivery)
+            if row is None or row[0] != (_norm(title), _norm(body)):
+                arrived.append(f"unknown message {delivery!r} {title!r}")
+                continue
+            kept.add(delivery)
+            arrived.append(delivery)
+            told.extend(row[1])
+        return told, tally(by_id, arrived), repeats
 
 
 def _norm(text: str) -> str:

@@ -12,9 +12,9 @@ import pytest
 
 from monitor.sinks.notify_config import NotifyConfig
 from monitor.sinks.notify_outbox import OutboxRow, claim, enqueue, prune, rows
-from monitor.sinks.notify_sender import RouteSender, now_us
+from monitor.sinks.notify_sender import DELIVERY_HEADER, RouteSender, now_us, with_delivery_id
 from monitor.store import Store
-from tests.fixtures.smtp import JsonReceiver, free_port
+from tests.fixtures.smtp import JsonReceiver, SmtpServer, free_port
 from tests.sinks.notify_support import notify_config
 
 
@@ -145,6 +145,37 @@ def test_a_crash_between_claim_and_send_loses_nothing(tmp_path: Path, store: Sto
     assert sender(store, cfg)._step(store)  # the restarted daemon's sender
     assert state(store) == {"a1": ("sent", 2)}
     assert len(receiver.posts()) == 1
+
+
+def test_a_kill_after_the_server_took_it_sends_it_again_with_the_same_delivery_id(
+        tmp_path: Path, store: Store, receiver: JsonReceiver) -> None:
+    with SmtpServer(tmp_path / "smtp") as smtp:
+        cfg = config(tmp_path, receiver.url(), smtp.url(), backoff="0.1s")
+        queue(store, "a1")
+        [row] = rows(store.db)
+        first = sender(store, cfg)
+        with store.transaction():
+            assert claim(store.db, row, now_us() + 100_000)
+        done, errors, _ = first._attempt(row)  # both servers took it; then the kill
+        assert len(done) == 2 and not errors
+        time.sleep(0.15)
+        assert sender(store, cfg)._step(store)  # the restarted daemon's sender
+        assert state(store) == {"a1": ("sent", 2)}
+        posts, mails = receiver.posts(), smtp.messages()
+    # twice on the wire (no protocol says what a server took before a kill) …
+    assert len(posts) == 2 and len(mails) == 2
+    # … and both times as the same delivery, which a receiver keeping ids drops
+    assert {p["headers"][DELIVERY_HEADER] for p in posts} == {row.id}
+    assert {str(m[DELIVERY_HEADER]) for m in mails} == {row.id}
+
+
+def test_the_delivery_id_goes_where_the_service_takes_headers_and_nowhere_else() -> None:
+    assert with_delivery_id("mailto://h:25?from=a@b&to=c@d", "x1@mail") == (
+        "mailto://h:25?from=a@b&to=c@d&%2BX-Wallwatch-Delivery=x1%40mail")
+    assert with_delivery_id("jsons://h/hook", "x1@hook") == (
+        "jsons://h/hook?%2BX-Wallwatch-Delivery=x1%40hook")
+    slack = "slack://T000/B000/XXXX"
+    assert with_delivery_id(slack, "x1@chat") == slack
 
 
 def test_the_sender_thread_delivers_when_woken(tmp_path: Path, store: Store,

@@ -46,6 +46,14 @@ def group_of(fields: tuple[str, ...], ev: Event) -> Group | None:
     return tuple(out)
 
 
+def went_back(latest_us: int, ts_us: int, window_us: int) -> bool:
+    """An event more than a window older than the newest of its group: the log's clock
+    was stepped back (or an earlier line was from a clock far ahead). Nothing the group
+    holds can share a window with it, and the held entries, newer than every event of
+    the new timeline, would never slide out: the group starts over."""
+    return latest_us > 0 and ts_us < latest_us - window_us
+
+
 def labelled(fields: tuple[str, ...], group: Group) -> tuple[tuple[str, str], ...]:
     return tuple(zip(fields, group, strict=True))
 

@@ -7,7 +7,15 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.event import Event
-from monitor.rules.kinds.base import MAX_EVIDENCE, Draft, KindState, field_text, group_of, labelled
+from monitor.rules.kinds.base import (
+    MAX_EVIDENCE,
+    Draft,
+    KindState,
+    field_text,
+    group_of,
+    labelled,
+    went_back,
+)
 from monitor.rules.model import Distinct, Rule
 
 
@@ -32,7 +40,7 @@ class DistinctState(KindState[_Seen]):
         if group is None or value is None:
             return None
         seen = self.groups.get(group)
-        if seen is None:
+        if seen is None or went_back(seen.latest, ts_us, self.window_us):
             seen = self.groups[group] = _Seen()
         self.groups.move_to_end(group)
         seen.latest = max(seen.latest, ts_us)

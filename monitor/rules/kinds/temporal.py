@@ -22,7 +22,15 @@ from __future__ import annotations
 from typing import Any
 
 from monitor.event import Event
-from monitor.rules.kinds.base import MAX_EVIDENCE, Draft, Group, KindState, group_of, labelled
+from monitor.rules.kinds.base import (
+    MAX_EVIDENCE,
+    Draft,
+    Group,
+    KindState,
+    group_of,
+    labelled,
+    went_back,
+)
 from monitor.rules.model import Rule, Temporal
 
 Mark = tuple[int, tuple[str, ...]]  # (ts µs of the first event, event ids in order)
@@ -60,7 +68,7 @@ class TemporalState(KindState[_Marks]):
 
     def _advance(self, group: Group, steps: list[int], ev: Event, ts_us: int) -> Draft | None:
         state = self.groups.get(group)
-        if state is None:
+        if state is None or went_back(state.latest, ts_us, self.window_us):
             state = self.groups[group] = _Marks(len(self.params.steps))
         self.groups.move_to_end(group)
         state.latest = max(state.latest, ts_us)

@@ -4,6 +4,7 @@ burst of 500 deletes with count 50 gives 10 alerts, not 451."""
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from typing import Any
 
@@ -47,17 +48,27 @@ class ThresholdState(KindState[_Window]):
         if win is None:
             win = self.groups[group] = _Window()
         self.groups.move_to_end(group)
-        win.entries.append((ts_us, amount, ev.id))
+        entry = (ts_us, amount, ev.id)
+        late = bool(win.entries) and entry < win.entries[-1]
+        if late:  # entries stay in time order, so the oldest is always first to go
+            bisect.insort(win.entries, entry)
+        else:
+            win.entries.append(entry)
         win.total += amount
         win.latest = max(win.latest, ts_us)
-        start = win.latest - self.window_us
+        # the window is the one ending at this event: a late event (a clock stepped
+        # back, a line held up) counts with its own neighbours, not with newer entries
+        start = ts_us - self.window_us
         while win.entries and win.entries[0][0] < start:
             win.total -= win.entries.popleft()[1]
         if win.total < self.params.count:
             return None
-        ordered = sorted(win.entries)
-        draft = Draft(labelled(self.params.group_by, group), ordered[0][0], ev,
-                      tuple(e[2] for e in ordered[:MAX_EVIDENCE]), int(win.total))
+        counted = [e for e in win.entries if e[0] <= ts_us] if late else list(win.entries)
+        total = sum(e[1] for e in counted) if late else win.total
+        if total < self.params.count:
+            return None
+        draft = Draft(labelled(self.params.group_by, group), counted[0][0], ev,
+                      tuple(e[2] for e in counted[:MAX_EVIDENCE]), int(total))
         del self.groups[group]
         return draft
 
