@@ -84,6 +84,16 @@ def feed_lines(parser: LineParser, lines: list[Line], out: ParseOutput) -> None:
         except Exception as exc:  # a parser bug must not stop ingestion
             log.exception("%s: parser failed at offset %d", out.source, line.offset)
             out.bad(line, f"parser error: {type(exc).__name__}: {exc}")
+    # a parser that joins lines into one record (Samba: a name with a newline) learns
+    # that nothing more has been read for now
+    end_of_batch = getattr(parser, "end_of_batch", None)
+    if end_of_batch is not None:
+        try:
+            end_of_batch(out)
+        except Exception as exc:
+            log.exception("%s: parser failed at the end of a read", out.source)
+            if lines:
+                out.bad(lines[-1], f"parser error: {type(exc).__name__}: {exc}")
 
 
 def parse_file(cfg: SourceConfig, config: Config, enrich: bool = True) -> Iterator[Event]:

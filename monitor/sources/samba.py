@@ -4,7 +4,15 @@ Debug-log form (`full_audit:syslog = false`, `log level = 1 full_audit:1@FILE`):
     [2026/11/27 13:59:06.863317,  1] ../../source3/modules/vfs_full_audit.c:643(do_log)
       alice|127.0.0.1|alice-pc|clients|openat|ok|r|/srv/share/clients/acme/a.xlsx
 The header carries the time (the host's local time, no zone: the config's
-timezone is used); the indented line is the record.
+timezone is used); the indented line is the record. Samba indents every line of
+a message, so a file name with a newline (possible from Linux or NFS, never from
+Windows) continues the record on further indented lines: they are joined back
+into one record, so the name is stored as it is and its second line cannot pass
+for a record of its own (a header starts at column 0, Samba never writes one
+indented). A record is complete at the next line that is not indented, or at the
+end of what the tailer read (`end_of_batch`): Samba writes the lines of one
+message in quick succession, and if a read falls between them, the rest becomes
+a dead letter that says so.
 
 Syslog form: `<syslog header> smbd_audit: <record>`; lines with another tag are
 another program's and are skipped (counted as ignored), not dead letters.
@@ -70,6 +78,11 @@ class SambaParser:
         self.grouper = AccessGrouper(ctx.source)
         # debug form: the header waiting for its record line (time, offset, is it ours)
         self.header: tuple[int, int, bool] | None = None
+        # debug form: a record line that may continue on indented lines (a name with a
+        # newline): its line, the texts so far, time, offset of its header
+        self.body: tuple[Line, list[str], int, int] | None = None
+        self.after_body = -1  # offset after the last line of the newest record line
+        self.body_end = -1  # the same, once that record is complete
         self._seconds: dict[str, int] = {}
 
     # -- LineParser -------------------------------------------------------
@@ -84,23 +97,44 @@ class SambaParser:
                 return
         if "\x00" in text:
             self.header = None
+            self.end_of_batch(out)
             out.bad(line, "contains NUL bytes")
             return
+        if self.body is not None and text.startswith("  "):
+            self.body[1].append(text[2:])  # the record goes on: a name with a newline
+            self.after_body = line.offset + len(line.data) + 1
+            return
+        self.end_of_batch(out)
         if self.form != "syslog" and text.startswith("["):
             self._header(line, text, out)
         elif self.form != "syslog" and text.startswith((" ", "\t")) and self.header is not None:
             ts_us, offset, ours = self.header
             self.header = None
             if ours:
-                self._record(line, text.strip(), us_to_ts(ts_us), ts_us, offset, out)
+                self.body = (line, [text.lstrip()], ts_us, offset)
+                self.after_body = line.offset + len(line.data) + 1
             else:
                 out.ignored += 1
+        elif self.form != "syslog" and text.startswith("  ") and self.body_end == line.offset:
+            self.body_end = line.offset + len(line.data) + 1
+            out.bad(line, "the rest of the record before it, read separately (a file name"
+                    " with a newline): that record was stored up to the newline")
         elif self.form != "debug":
             self._syslog(line, text, out)
         else:
             out.bad(line, "expected a '[YYYY/MM/DD HH:MM:SS…]' header or an indented record")
 
+    def end_of_batch(self, out: ParseOutput) -> None:
+        """The lines read so far are all there is for now: a record line waiting for
+        possible continuation lines is complete."""
+        if self.body is None:
+            return
+        line, texts, ts_us, offset = self.body
+        self.body, self.body_end = None, self.after_body
+        self._record(line, "\n".join(texts).rstrip(), us_to_ts(ts_us), ts_us, offset, out)
+
     def flush(self, out: ParseOutput) -> None:
+        self.end_of_batch(out)
         self.grouper.flush(out.events)
 
     def snapshot(self) -> Any:

@@ -27,6 +27,7 @@ def run_lines(p: SambaParser, lines: list[bytes], flush: bool = True) -> ParseOu
     for data in lines:
         p.feed(Line(offset, data, "fp"), out)
         offset += len(data) + 1
+    p.end_of_batch(out)  # as the pipeline does after each read
     if flush:
         p.flush(out)
     return out
@@ -39,6 +40,7 @@ def run_file(path: Path, **options: Any) -> ParseOutput:
     while lines := tailer.read_lines():
         for line in lines:
             p.feed(line, out)
+        p.end_of_batch(out)
     p.flush(out)
     tailer.close()
     return out
