@@ -45,6 +45,7 @@ METRICS = {
     "wallwatch_late_events_total", "wallwatch_rule_state_keys",
     "wallwatch_consumer_lag_events", "wallwatch_dead_letters", "wallwatch_healthy",
     "wallwatch_es_items_total", "wallwatch_es_connected", "wallwatch_notifications_total",
+    "wallwatch_store_write_blocked", "wallwatch_store_free_bytes",
 }
 
 
@@ -158,6 +159,22 @@ def test_the_alerts_fire_when_they_should_and_not_otherwise(tmp_path: Path) -> N
             _series(f'wallwatch_tail_lag_bytes{{{host},source="smb"}}', "0+1000000x60")],
          "alert_rule_test": [_fires("WallwatchTailLagGrowing", "40m",
                                     {**inst, **src, **warn})]},
+        {"interval": "1m", "input_series": [
+            _series(f'wallwatch_store_write_blocked{{{host},stage="source:smb"}}', "0 0 1x10"),
+            _series(f'wallwatch_store_write_blocked{{{host},stage="rules"}}', "0x12")],
+         "alert_rule_test": [_fires("WallwatchStoreFull", "2m", None),
+                             _fires("WallwatchStoreFull", "5m",
+                                    {"instance": "fs01:9108", **crit})]},
+        {"interval": "1m", "input_series": [  # 50 GB free, losing 5 GB an hour
+            _series(f"wallwatch_store_free_bytes{{{host}}}", "50000000000-83333333x600")],
+         "alert_rule_test": [_fires("WallwatchStoreSpaceLow", "20m", None),  # `for` 30m
+                             _fires("WallwatchStoreSpaceLow", "1h", {**inst, **warn})]},
+        {"interval": "1m", "input_series": [  # 50 GB free, losing 0.5 GB an hour: 100 h
+            _series(f"wallwatch_store_free_bytes{{{host}}}", "50000000000-8333333x600")],
+         "alert_rule_test": [_fires("WallwatchStoreSpaceLow", "7h", None)]},
+        {"interval": "1m", "input_series": [  # 900 MB free and steady: too little
+            _series(f"wallwatch_store_free_bytes{{{host}}}", "900000000x600")],
+         "alert_rule_test": [_fires("WallwatchStoreSpaceLow", "1h", {**inst, **warn})]},
     ]
     spec = {"rule_files": [str(tmp_path / "alerts.yml")], "evaluation_interval": "1m",
             "tests": tests}
