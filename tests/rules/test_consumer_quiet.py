@@ -36,9 +36,10 @@ def wait(condition: object, timeout: float = 20.0) -> None:
 
 
 def run_with_a_pause(tmp_path: Path, busy_during_pause: bool) -> int:
-    """Store 40 failures, pause three times the lateness, store two more whose time is
-    within the lateness of the first batch's newest (out of order, as Samba's grouped
-    records and several sources give). Returns how many the engine took as late."""
+    """Store 40 failures, pause (three times the lateness, or until the buffer is
+    released), store two more whose time is within the lateness of the first batch's
+    newest (out of order, as Samba's grouped records and several sources give).
+    Returns how many the engine took as late."""
     db = tmp_path / "w.db"
     store = Store(db)
     backlog = Backlog(busy=busy_during_pause)
@@ -49,7 +50,11 @@ def run_with_a_pause(tmp_path: Path, busy_during_pause: bool) -> int:
     try:
         store.commit_source_batch("auth", [failure(float(i), i) for i in range(40)], [], {})
         wait(lambda: consumer.position == store.head())
-        time.sleep(3 * LATENESS.total_seconds())  # the source has lines in hand, or not
+        if busy_during_pause:  # the source has lines in hand: the buffer stays
+            time.sleep(3 * LATENESS.total_seconds())
+            assert consumer.engine is not None and consumer.engine.buffer
+        else:  # a quiet log: the buffer is released after `lateness`
+            wait(lambda: consumer.engine is not None and not consumer.engine.buffer)
         store.commit_source_batch("auth", [failure(38.3, 40), failure(38.7, 41)], [], {})
         backlog = Backlog()  # now everything is stored and the log goes quiet
         wait(lambda: consumer.position == store.head() and consumer.engine is not None
