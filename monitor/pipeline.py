@@ -34,7 +34,7 @@ from monitor import chain
 from monitor.assignments.refresher import AssignmentRefresher
 from monitor.config import Config, SourceConfig
 from monitor.enrich import Enricher
-from monitor.event import Event
+from monitor.event import Event, ts_to_us, us_to_ts
 from monitor.rules.consumer import Backlog, RuleConsumer
 from monitor.rules.model import Rule
 from monitor.sinks import SINKS
@@ -163,6 +163,9 @@ class SourceRunner(threading.Thread):
         tailer.wake = self.wake
         parser = make_parser(self.cfg, self.config)
         parser.restore(state.get("parser"))
+        if self.stats.last_event is None and state.get("last_event") is not None:
+            # a source already silent before a restart must still show as silent
+            self.stats.last_event = us_to_ts(int(state["last_event"]))
         self.tailer = tailer
         return tailer, parser
 
@@ -208,7 +211,11 @@ class SourceRunner(threading.Thread):
     def _commit(self, store: Store, tailer: Tailer, parser: LineParser, lines: list[Line],
                 out: ParseOutput) -> bool:
         events = [self.enricher(ev) for ev in out.events]
-        state: dict[str, Any] = {"tail": tailer.position(), "parser": parser.snapshot()}
+        newest = max((ev.timestamp for ev in events), default=None)
+        last = self.stats.last_event if newest is None or (
+            self.stats.last_event is not None and self.stats.last_event > newest) else newest
+        state: dict[str, Any] = {"tail": tailer.position(), "parser": parser.snapshot(),
+                                 "last_event": None if last is None else ts_to_us(last)}
         try:
             store.commit_source_batch(self.cfg.name, events, out.dead, state)
         except Exception as exc:  # disk full, locked: rewind and retry, never skip
@@ -229,7 +236,7 @@ class SourceRunner(threading.Thread):
         st.dead += len(out.dead)
         st.ignored += out.ignored
         if events:
-            st.last_event = max(ev.timestamp for ev in events)
+            st.last_event = last
             self.stored.set()
         return True
 

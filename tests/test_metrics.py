@@ -75,6 +75,33 @@ def test_exposition_passes_promtool_and_healthz_is_ok(tmp_path: Path) -> None:
         assert d.stop() == 0
 
 
+def last_event_seconds(port: int) -> float | None:
+    try:
+        _, text = get(f"http://127.0.0.1:{port}/metrics")
+    except urllib.error.URLError:  # not listening yet
+        return None
+    found = [float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+             if line.startswith('wallwatch_source_last_event_timestamp_seconds{source="smb"}')]
+    return found[0] if found else None
+
+
+def test_a_source_silent_since_before_a_restart_still_has_its_last_event_time(
+        tmp_path: Path) -> None:
+    # WallwatchSourceSilent needs the series: without it a log that stopped before a
+    # restart would never be reported
+    port = free_port()
+    log, db, config = setup(tmp_path, port)
+    with Daemon(config, tmp_path / "d.log") as d:
+        wait_until(lambda: caught_up(db, "smb", log), 60, "ingest", d)
+        wait_until(lambda: last_event_seconds(port) is not None, 30, "the metric", d)
+        before = last_event_seconds(port)
+        assert d.stop() == 0
+    with Daemon(config, tmp_path / "d2.log") as d:  # the log has nothing new
+        wait_until(lambda: last_event_seconds(port) is not None, 30, "the metric again", d)
+        assert last_event_seconds(port) == before
+        assert d.stop() == 0
+
+
 def test_metrics_listen_on_loopback_by_default() -> None:
     from monitor.config import MetricsConfig
     assert MetricsConfig().host == "127.0.0.1" and MetricsConfig().port == 9108
