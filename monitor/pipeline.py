@@ -211,7 +211,9 @@ class SourceRunner(threading.Thread):
     def _commit(self, store: Store, tailer: Tailer, parser: LineParser, lines: list[Line],
                 out: ParseOutput) -> bool:
         events = [self.enricher(ev) for ev in out.events]
-        newest = max((ev.timestamp for ev in events), default=None)
+        # the newest event time, not believing a clock far ahead (rules.max_future)
+        bound = datetime.now(UTC) + self.config.max_future
+        newest = max((ev.timestamp for ev in events if ev.timestamp <= bound), default=None)
         last = self.stats.last_event if newest is None or (
             self.stats.last_event is not None and self.stats.last_event > newest) else newest
         state: dict[str, Any] = {"tail": tailer.position(), "parser": parser.snapshot(),

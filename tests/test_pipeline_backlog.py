@@ -1,11 +1,13 @@
-"""What the daemon tells the rules about the sources: a source is busy from its
-start until everything it read is stored and its parser holds nothing back (then
-the log is quiet), and behind while it has unread lines."""
+"""What a source runner tells the rest of the daemon: to the rules, that it is busy
+from its start until everything it read is stored and its parser holds nothing back
+(then the log is quiet), and behind while it has unread lines; to the metrics, the
+newest event time it stored."""
 
 from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from monitor.config import load_config
@@ -13,7 +15,7 @@ from monitor.enrich import Enricher
 from monitor.pipeline import Daemon, SourceRunner
 from monitor.store import Store
 from tests.daemon_process import write_config
-from tests.samba_lines import generate
+from tests.samba_lines import generate, record
 
 
 def test_a_source_is_busy_until_its_lines_are_stored_and_its_parser_is_empty(
@@ -71,3 +73,30 @@ def test_a_stopped_source_is_not_waited_for(tmp_path: Path) -> None:
     assert not runner.is_alive()
     backlog = Daemon(config, runners=[runner]).lagging()
     assert not backlog.busy and not backlog.unknown
+
+
+def test_the_newest_event_time_does_not_believe_a_clock_years_ahead(tmp_path: Path) -> None:
+    # a 2099 line would otherwise hold wallwatch_source_last_event_timestamp_seconds in
+    # the future, and WallwatchSourceSilent could never fire for the source
+    log = tmp_path / "audit.log"
+    pre = "alice|10.0.0.11|ALICE-PC|clients"
+    log.write_text("".join(generate(20)) + record(
+        datetime(2099, 1, 1), f"{pre}|unlinkat|ok|/srv/share/clients/acme/x") + record(
+        datetime(2026, 11, 2, 10, 0), f"{pre}|unlinkat|ok|/srv/share/clients/acme/y"))
+    db = tmp_path / "w.db"
+    config = load_config(write_config(tmp_path / "w.yaml", db, [
+        {"type": "samba", "name": "smb", "prefix": "%u|%I|%m|%S", "path": str(log)}]))
+    Store(db).close()
+    stop = threading.Event()
+    runner = SourceRunner(config.sources[0], config, Enricher(config), stop)
+    runner.start()
+    try:
+        deadline = time.monotonic() + 30
+        while runner.tailer is None or runner.busy():
+            assert time.monotonic() < deadline, "the source never went quiet"
+            time.sleep(0.05)
+        assert runner.stats.last_event == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
+    finally:
+        stop.set()
+        runner.wake.set()
+        runner.join(5)
