@@ -82,6 +82,8 @@ class Config:
     sources: tuple[SourceConfig, ...]
     client_paths: tuple[str, ...]
     archived_clients: frozenset[str]
+    # folder names (shell patterns) in a {client} place that are not clients
+    ignored_clients: tuple[str, ...]
     shares: Mapping[str, str]
     staff: Mapping[str, StaffMember]
     calendar: CalendarConfig = field(default_factory=CalendarConfig)
@@ -173,6 +175,7 @@ def load_config(path: str | Path, source_types: Mapping[str, SourceSpec] | None 
         sources=sources,
         client_paths=client_paths,
         archived_clients=frozenset(str_list(clients, "archived")),
+        ignored_clients=tuple(str_list(clients, "ignore")),
         shares=shares,
         staff=staff,
         calendar=calendar,

@@ -6,6 +6,7 @@ book enriches an event exactly as the live run did.
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -58,6 +59,10 @@ class Enricher:
         if off_hours is None:
             off_hours = BusinessCalendar(config.calendar).off_hours
         self.patterns = [compile_client_pattern(p) for p in config.client_paths]
+        # folders in a client place that are not clients (clients.ignore)
+        self.ignored = (re.compile("|".join(fnmatch.translate(p.casefold())
+                                            for p in config.ignored_clients))
+                        if config.ignored_clients else None)
         self._clients: dict[str, str | None] = {}
         # the daemon passes the refresher's holder; alone, the staff table is the book
         self.assignments = assignments or BookHolder(make_book(config, {}))
@@ -76,7 +81,10 @@ class Enricher:
         for pattern in self.patterns:
             match = pattern.match(path)
             if match:
-                client = match.group("client")
+                found = match.group("client")
+                if self.ignored is not None and self.ignored.match(found.casefold()):
+                    continue  # not a client; a later pattern may still place it
+                client = found
                 break
         if len(self._clients) > 100_000:  # paths repeat; the cache stays bounded
             self._clients.clear()

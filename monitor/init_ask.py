@@ -205,6 +205,6 @@ def _root(facts: HostFacts, asker: Asker, name: str) -> ClientRoot:
     asker.say(f"  {len(clients)} client folder(s): {', '.join(clients) or 'none yet'}")
     odd = not_client_looking(clients)
     if odd:
-        asker.say(f"  note: {', '.join(odd)} will count as clients too (every folder in "
-                  f"{directory} is one); move them out of it if they are not")
+        asker.say(f"  note: {', '.join(odd)} do not look like clients: the config lists them"
+                  " under clients.ignore (take out any that is a client)")
     return ClientRoot(name, directory, clients)

@@ -215,12 +215,12 @@ def _clients(answers: Answers) -> list[str]:
     for root in answers.roots:
         found = ", ".join(root.clients) if root.clients else "none yet"
         out.append(f"    # [{root.share}] {root.directory}: {found}")
-        odd = not_client_looking(root.clients)
-        if odd:
-            out.append(f"    # NOT clients? {', '.join(odd)}: every folder here counts as a "
-                       "client; move them elsewhere")
         out.append(f"    - {q(os.path.join(root.directory, '{client}') + '/**')}")
-    out += ["  # Offboarded clients: any access to their folders raises an alert.",
+    odd = sorted({f for root in answers.roots for f in not_client_looking(root.clients)})
+    out += ["  # Folders there that are not clients (templates, scans): no client rule fires",
+            "  # on them. They look like it by their names; take out any that is a client.",
+            f"  ignore: [{', '.join(q(f) for f in odd)}]",
+            "  # Offboarded clients: any access to their folders raises an alert.",
             "  archived: []",
             "shares:"]
     out += [f"  {q(root.share)}: {q(root.directory)}" for root in answers.roots]

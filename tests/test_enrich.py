@@ -92,3 +92,21 @@ def test_departed_staff_and_archived_clients_are_marked(tmp_path: Path) -> None:
     ev = e(make_event(1, client=None, file_path="/srv/share/clients/oldco/a.pdf"))
     assert ev.archived is True
     assert e(make_event(1, client=None)).archived is False
+
+
+def test_ignored_folders_in_a_client_place_are_not_clients(tmp_path: Path) -> None:
+    path = tmp_path / "w.yaml"
+    path.write_text(CONFIG.replace(
+        '  paths: ["/srv/share/clients/{client}/**", "/srv/archive/*/{client}/**"]',
+        '  paths: ["/srv/share/clients/{client}/**", "/srv/share/clients/_存档/{client}/**"]\n'
+        '  ignore: ["_模板", "Scans", "_*"]'))
+    enrich = Enricher(load_config(path))
+    assert enrich.client_of("/srv/share/clients/acme/a.xlsx") == "acme"
+    assert enrich.client_of("/srv/share/clients/_模板/凭证.xlsx") is None
+    assert enrich.client_of("/srv/share/clients/scans/0001.pdf") is None  # any case
+    assert enrich.client_of("/srv/share/clients/_tmp/x") is None  # a pattern
+    # a later pattern still places what is under an ignored folder
+    assert enrich.client_of("/srv/share/clients/_存档/globex/2019.xlsx") == "globex"
+    ev = enrich(make_event(user_name="alice", file_path="/srv/share/clients/_模板/凭证.xlsx",
+                           client=None, assigned=None))
+    assert ev.client is None and ev.assigned is None

@@ -151,7 +151,7 @@ def test_piped_answers_are_asked_again_when_wrong_and_the_end_of_input_takes_def
     assert "unknown share(s) nosuch; choose from clients, scans" in done.stdout
     assert "'Mars/Base' is not a timezone" in done.stdout
     assert "[homes] skipped" in done.stdout and "[profiles] skipped" in done.stdout
-    assert "_模板 will count as clients too" in done.stdout
+    assert "_模板 do not look like clients" in done.stdout
     assert "Mail relay (host:port) [localhost:25]: localhost:25" in done.stdout
     config = load_config(tmp_path / "w.yaml")
     assert str(config.timezone) == "Asia/Shanghai"
@@ -159,7 +159,9 @@ def test_piped_answers_are_asked_again_when_wrong_and_the_end_of_input_takes_def
     assert {s.type for s in config.sources} == {"samba", "samba_auth"}
     assert Enricher(config).client_of(f"{tmp_path}/srv/clients/甲公司/工资表.xlsx") == "甲公司"
     text = (tmp_path / "w.yaml").read_text(encoding="utf-8")
-    assert "_模板, 乙公司, 甲公司" in text and "NOT clients? _模板" in text
+    assert "_模板, 乙公司, 甲公司" in text
+    assert config.ignored_clients == ("_模板",)
+    assert Enricher(config).client_of(f"{tmp_path}/srv/clients/_模板/凭证.xlsx") is None
     [groups] = parse_assignments(config)
     assert isinstance(groups, GroupsConfig) and groups.staff_groups == {"staff"}
     book = fetch_local_groups(groups)

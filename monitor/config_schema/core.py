@@ -34,6 +34,10 @@ CLIENTS = Section("clients", "Where each client's folder is: the path of an even
         example=["/srv/share/clients/{client}/**"], default=[]),
     Key("archived", "list of strings", "Client codes of offboarded clients: any access "
         "to their folders is suspicious.", example=["oldco"], default=[]),
+    Key("ignore", "list of strings", "Folders in a `{client}` place that are not clients "
+        "(templates, scans, the firm's own): their events get no `wallwatch.client`, so no "
+        "client rule fires on them. Shell-style patterns, case-insensitive.",
+        example=["_模板", "scans", "_*"], default=[]),
 ))
 
 SHARES = Section("shares", "Samba share names and the folder each exports; an event "
