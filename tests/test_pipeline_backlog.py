@@ -18,17 +18,28 @@ from tests.daemon_process import write_config
 from tests.samba_lines import generate, record
 
 
-def test_a_source_is_busy_until_its_lines_are_stored_and_its_parser_is_empty(
-        tmp_path: Path) -> None:
+def runner_over(tmp_path: Path, text: str) -> SourceRunner:
+    """A Samba source runner (not started) over a log holding `text`, with its store."""
     log = tmp_path / "audit.log"
-    log.write_text("".join(generate(200)))
+    log.write_text(text)
     db = tmp_path / "w.db"
     config = load_config(write_config(tmp_path / "w.yaml", db, [
         {"type": "samba", "name": "smb", "prefix": "%u|%I|%m|%S", "path": str(log)}]))
     Store(db).close()
-    stop = threading.Event()
-    runner = SourceRunner(config.sources[0], config, Enricher(config), stop)
-    daemon = Daemon(config, runners=[runner])
+    return SourceRunner(config.sources[0], config, Enricher(config), threading.Event())
+
+
+def stop(runner: SourceRunner) -> None:
+    runner.stop_flag.set()
+    runner.wake.set()
+    runner.join(5)
+
+
+def test_a_source_is_busy_until_its_lines_are_stored_and_its_parser_is_empty(
+        tmp_path: Path) -> None:
+    runner = runner_over(tmp_path, "".join(generate(200)))
+    db = tmp_path / "w.db"
+    daemon = Daemon(runner.config, runners=[runner])
     # not started: everything it will store is unknown, hold all of it
     before = daemon.lagging()
     assert before.busy and before.unknown
@@ -54,41 +65,26 @@ def test_a_source_is_busy_until_its_lines_are_stored_and_its_parser_is_empty(
         assert store.head() == head  # quiet: nothing was on its way any more
         store.close()
     finally:
-        stop.set()
-        runner.wake.set()
-        runner.join(5)
+        stop(runner)
 
 
 def test_a_stopped_source_is_not_waited_for(tmp_path: Path) -> None:
-    db = tmp_path / "w.db"
-    config = load_config(write_config(tmp_path / "w.yaml", db, [
-        {"type": "samba", "name": "smb", "prefix": "%u|%I|%m|%S",
-         "path": str(tmp_path / "audit.log")}]))
-    Store(db).close()
-    stop = threading.Event()
-    stop.set()  # it stops at once
-    runner = SourceRunner(config.sources[0], config, Enricher(config), stop)
+    runner = runner_over(tmp_path, "")
+    runner.stop_flag.set()  # it stops at once
     runner.start()
     runner.join(5)
     assert not runner.is_alive()
-    backlog = Daemon(config, runners=[runner]).lagging()
+    backlog = Daemon(runner.config, runners=[runner]).lagging()
     assert not backlog.busy and not backlog.unknown
 
 
 def test_the_newest_event_time_does_not_believe_a_clock_years_ahead(tmp_path: Path) -> None:
     # a 2099 line would otherwise hold wallwatch_source_last_event_timestamp_seconds in
     # the future, and WallwatchSourceSilent could never fire for the source
-    log = tmp_path / "audit.log"
     pre = "alice|10.0.0.11|ALICE-PC|clients"
-    log.write_text("".join(generate(20)) + record(
+    runner = runner_over(tmp_path, "".join(generate(20)) + record(
         datetime(2099, 1, 1), f"{pre}|unlinkat|ok|/srv/share/clients/acme/x") + record(
         datetime(2026, 11, 2, 10, 0), f"{pre}|unlinkat|ok|/srv/share/clients/acme/y"))
-    db = tmp_path / "w.db"
-    config = load_config(write_config(tmp_path / "w.yaml", db, [
-        {"type": "samba", "name": "smb", "prefix": "%u|%I|%m|%S", "path": str(log)}]))
-    Store(db).close()
-    stop = threading.Event()
-    runner = SourceRunner(config.sources[0], config, Enricher(config), stop)
     runner.start()
     try:
         deadline = time.monotonic() + 30
@@ -97,6 +93,4 @@ def test_the_newest_event_time_does_not_believe_a_clock_years_ahead(tmp_path: Pa
             time.sleep(0.05)
         assert runner.stats.last_event == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     finally:
-        stop.set()
-        runner.wake.set()
-        runner.join(5)
+        stop(runner)

@@ -83,7 +83,9 @@ def test_copytruncate_reads_the_missed_lines_from_the_copy(tmp_path: Path) -> No
     assert texts(drain(t)) == ["two", "three is longer than before"]
 
 
-def test_rotation_while_stopped_drains_the_rotated_file_first(tmp_path: Path) -> None:
+def rotated_while_stopped(tmp_path: Path, more: bytes, new: bytes) -> Tailer:
+    """A tailer that read "one", then was stopped while `more` was appended, the file
+    renamed to a.log.1 and a new a.log written with `new`; resumed from its position."""
     log = tmp_path / "a.log"
     log.write_bytes(b"one\n")
     t = Tailer(str(log))
@@ -91,24 +93,20 @@ def test_rotation_while_stopped_drains_the_rotated_file_first(tmp_path: Path) ->
     pos = t.position()
     t.close()
     with log.open("ab") as f:
-        f.write(b"two\n")
+        f.write(more)
     log.rename(tmp_path / "a.log.1")
-    log.write_bytes(b"three\n")
-    assert texts(drain(Tailer(str(log), pos))) == ["two", "three"]
+    log.write_bytes(new)
+    return Tailer(str(log), pos)
+
+
+def test_rotation_while_stopped_drains_the_rotated_file_first(tmp_path: Path) -> None:
+    t = rotated_while_stopped(tmp_path, b"two\n", b"three\n")
+    assert texts(drain(t)) == ["two", "three"]
 
 
 def test_lag_counts_the_rotated_file_still_being_drained(tmp_path: Path) -> None:
-    log = tmp_path / "a.log"
-    log.write_bytes(b"one\n")
-    t = Tailer(str(log))
-    drain(t)
-    pos = t.position()
-    t.close()
-    with log.open("ab") as f:
-        f.write(b"two\nthree\n")
-    log.rename(tmp_path / "a.log.1")
-    log.write_bytes(b"")  # the new file is empty: all that is left is in the old one
-    t = Tailer(str(log), pos)
+    # the new file is empty: all that is left is in the old one
+    t = rotated_while_stopped(tmp_path, b"two\nthree\n", b"")
     assert texts(t.read_lines(max_bytes=4)) == ["two"]
     assert t.lag() == len(b"three\n")
     assert texts(drain(t)) == ["three"]
