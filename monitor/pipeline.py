@@ -127,7 +127,9 @@ class SourceStats:
     error: str | None = None
     blocked: str | None = None  # why the store refuses this source's writes (disk full)
     actions: dict[str, int] = field(default_factory=dict)  # events stored, by event.action
-    datasets: set[str] = field(default_factory=set)  # event.dataset of the events stored
+    # event.dataset of the events this source stores (kept with its position: after a
+    # restart the rules know at once what a source still behind will bring)
+    datasets: set[str] = field(default_factory=set)
 
 
 class SourceRunner(threading.Thread):
@@ -155,17 +157,27 @@ class SourceRunner(threading.Thread):
         not committed, records the parser holds back."""
         return self.in_hand or self.held or self.behind()
 
-    def _load(self, store: Store) -> tuple[Tailer, LineParser]:
+    def remember(self, store: Store) -> dict[str, Any]:
+        """Take back what this source said before a restart; the daemon calls it before
+        any thread starts. Returns the saved state."""
         state = store.source_state(self.cfg.name) or {}
+        # a restarted source that is behind holds back only its own datasets; without
+        # them the rules would hold everything until its first commit, and evaluate the
+        # late events meanwhile against other state than an uninterrupted run
+        self.stats.datasets.update(str(d) for d in state.get("datasets") or ())
+        if self.stats.last_event is None and state.get("last_event") is not None:
+            # a source already silent before a restart must still show as silent
+            self.stats.last_event = us_to_ts(int(state["last_event"]))
+        return state
+
+    def _load(self, store: Store) -> tuple[Tailer, LineParser]:
+        state = self.remember(store)
         if self.tailer is not None:
             self.tailer.close()
         tailer = Tailer(self.cfg.path, state.get("tail"))
         tailer.wake = self.wake
         parser = make_parser(self.cfg, self.config)
         parser.restore(state.get("parser"))
-        if self.stats.last_event is None and state.get("last_event") is not None:
-            # a source already silent before a restart must still show as silent
-            self.stats.last_event = us_to_ts(int(state["last_event"]))
         self.tailer = tailer
         return tailer, parser
 
@@ -216,8 +228,11 @@ class SourceRunner(threading.Thread):
         newest = max((ev.timestamp for ev in events if ev.timestamp <= bound), default=None)
         last = self.stats.last_event if newest is None or (
             self.stats.last_event is not None and self.stats.last_event > newest) else newest
+        # known before the events are in the store, where the rules may read them at once
+        self.stats.datasets.update(ev.dataset for ev in events)
         state: dict[str, Any] = {"tail": tailer.position(), "parser": parser.snapshot(),
-                                 "last_event": None if last is None else ts_to_us(last)}
+                                 "last_event": None if last is None else ts_to_us(last),
+                                 "datasets": sorted(self.stats.datasets)}
         try:
             store.commit_source_batch(self.cfg.name, events, out.dead, state)
         except Exception as exc:  # disk full, locked: rewind and retry, never skip
@@ -234,7 +249,6 @@ class SourceRunner(threading.Thread):
         st.events += len(events)
         for ev in events:
             st.actions[ev.action] = st.actions.get(ev.action, 0) + 1
-            st.datasets.add(ev.dataset)
         st.dead += len(out.dead)
         st.ignored += out.ignored
         if events:
@@ -308,6 +322,12 @@ class Daemon:
         tailed = [cfg for cfg in self.config.sources if SOURCES[cfg.type].make_parser]
         self.runners = [SourceRunner(cfg, self.config, enricher, self.stop_flag)
                         for cfg in tailed]
+        store = Store(self.config.store.path)
+        try:
+            for tail_runner in self.runners:
+                tail_runner.remember(store)
+        finally:
+            store.close()
         # a commit wakes the rules, new alerts wake the sinks: nothing waits for a poll
         for tail_runner in self.runners:
             tail_runner.stored = self.consumer.wake

@@ -94,3 +94,27 @@ def test_the_newest_event_time_does_not_believe_a_clock_years_ahead(tmp_path: Pa
         assert runner.stats.last_event == datetime(2026, 11, 2, 10, 0, tzinfo=UTC)
     finally:
         stop(runner)
+
+
+def test_after_a_restart_a_source_behind_names_its_datasets_before_it_stores_anything(
+        tmp_path: Path) -> None:
+    # else the rules hold every event back until its first commit and meanwhile
+    # evaluate late events against other state than an uninterrupted run would
+    runner = runner_over(tmp_path, "".join(generate(50)))
+    runner.start()
+    deadline = time.monotonic() + 30
+    while runner.tailer is None or runner.busy():
+        assert time.monotonic() < deadline, "the source never went quiet"
+        time.sleep(0.05)
+    stop(runner)
+    with (tmp_path / "audit.log").open("a") as f:
+        f.write("".join(generate(50, seed=8)))  # a backlog while it was down
+    again = SourceRunner(runner.cfg, runner.config, runner.enricher, threading.Event())
+    assert not again.stats.datasets
+    store = Store(tmp_path / "w.db")
+    try:
+        again.remember(store)  # as the daemon does before it starts the threads
+    finally:
+        store.close()
+    backlog = Daemon(runner.config, runners=[again]).lagging()  # not started: behind
+    assert backlog.datasets == {"samba.audit"} and not backlog.unknown

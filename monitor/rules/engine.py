@@ -50,6 +50,7 @@ EXPIRE_EVERY_US = 60_000_000
 # While a source catches up, at most this many events wait for it; beyond, the
 # oldest are evaluated anyway (memory stays bounded; they may count as late).
 MAX_BUFFERED = 200_000
+HOLD_ALL = -(1 << 62)  # the watermark while nothing may be evaluated yet
 
 # takes store seqs, gives their events (the snapshot keeps only the seqs of
 # buffered events that came from the store)
@@ -161,6 +162,8 @@ class RuleEngine:
         self.max_ts = ts if self.max_ts is None else max(self.max_ts, ts)
         watermark = self.watermark()
         alerts.extend(self._release(watermark))
+        if watermark == HOLD_ALL:  # no event time yet to sweep on
+            return alerts
         # idle keys (windows, throttles of every kind) go once everything up to the
         # watermark has been evaluated
         if self.swept is None:
@@ -184,7 +187,7 @@ class RuleEngine:
         assert self.max_ts is not None
         mark = self.max_ts - self.lateness_us
         if self.holding_unknown:  # nothing new until that source has spoken
-            return min(mark, self.released) if self.released is not None else -(1 << 62)
+            return min(mark, self.released) if self.released is not None else HOLD_ALL
         for dataset in self.holding:
             head = self.heads.get(dataset)
             if head is not None:

@@ -106,7 +106,17 @@ class Tailer:
 
     def lag(self) -> int:
         """Bytes between our offsets and the ends of the files still to read (the
-        rotated-away ones being drained and the current one)."""
+        rotated-away ones being drained and the current one). Before the first read:
+        the file at the path against the saved position (a rotated-away file that
+        still has lines is found only by that read)."""
+        if self.cur is None:
+            try:
+                st = os.stat(self.path)
+            except OSError:
+                return 0
+            saved = self.saved or {}
+            same = saved.get("dev") == st.st_dev and saved.get("ino") == st.st_ino
+            return max(0, st.st_size - int(saved.get("offset", 0) if same else 0))
         behind = 0
         for f in [*self.draining, *([self.cur] if self.cur else [])]:
             with contextlib.suppress(OSError):  # a vanished file has nothing to read

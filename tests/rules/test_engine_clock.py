@@ -142,3 +142,16 @@ def test_a_slightly_late_event_slides_out_of_the_window_in_time_order(tmp_path: 
                                                                          320)]
     engine = RuleEngine(rules_from(tmp_path, MASS_DELETE), timedelta(0))
     assert feed(engine, samples) == []
+
+
+def test_holding_everything_does_not_start_the_sweeps_early(tmp_path: Path) -> None:
+    # idle keys are swept every minute of event time from the first real watermark;
+    # a watermark of "hold everything" must not set that phase (a late event would
+    # then see other state than in an uninterrupted run)
+    engine = RuleEngine(rules_from(tmp_path, MASS_DELETE), timedelta(seconds=10))
+    engine.holding_unknown = True
+    engine.process(event_from_fields(at(0, event__action="delete", user__name="wang"), 1), 1)
+    assert engine.swept is None
+    engine.holding_unknown = False
+    engine.process(event_from_fields(at(30, event__action="delete", user__name="wang"), 2), 2)
+    assert engine.swept == engine.watermark()
