@@ -89,6 +89,7 @@ def test_clock_steps_far_future_and_a_host_time_zone_change_change_nothing_store
     assert "0 events with another time" in out.detail()
     # the 2099 line neither holds the probe's delete window open nor makes it late
     assert "mass-delete alerts for the slow probe after the 2099 line: 0" in out.detail()
+    assert "future events (beyond the clock + rules.max_future): 1" in out.detail()
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
