@@ -20,6 +20,7 @@ import os
 import platform
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -99,7 +100,8 @@ def block(rows: dict[str, str], header: str, marks: tuple[str, str], run: str, c
     merged = {**kept, **rows}
     order = [*SIZES, "fuzz"]  # scenarios in their usual order, parsers by name
     ordered = sorted(merged, key=lambda k: (order.index(k) if k in order else len(order), k))
-    return "\n".join([marks[0], "Each row comes from an actual run of this command:", "",
+    return "\n".join([marks[0], "Each row comes from an actual run of this command, at this"
+                      " commit:", "",
                       *runs, "", header, *(merged[k] for k in ordered), marks[1]])
 
 
@@ -125,6 +127,16 @@ def run_fuzz(lines: int, run: str) -> tuple[dict[str, str], bool]:
         rows[kind] = hostile.row(count, run)
         print(rows[kind], flush=True)
     return rows, ok
+
+
+def commit() -> str:
+    """The checkout's commit, `-dirty` when the working tree differs from it."""
+    try:
+        done = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
+                              capture_output=True, text=True, timeout=10)
+    except OSError:
+        return "unknown"
+    return done.stdout.strip() or "unknown"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -159,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         "python -m tests.chaos.report " + " ".join(sys.argv[1:] if argv is None else argv)
     started, t0 = datetime.now(UTC), time.monotonic()
     run = f"run {started:%Y-%m-%d %H:%M:%S}"
+    command += f"` at `{commit()}"  # which code ran: the table is only as good as that
     rows: dict[str, str] = {}
     ok = True
     for name in names:
