@@ -30,8 +30,8 @@ if __package__ in (None, ""):  # run as a script: make `bench` and `monitor` imp
 from monitor.config import load_config
 from monitor.enrich import Enricher
 from monitor.event import Event
-from monitor.pipeline import feed_lines, make_parser
 from monitor.sources.base import ParseOutput
+from monitor.sources.reading import feed_lines, make_parser
 from monitor.sources.tail import Tailer
 from monitor.store import Store
 

@@ -32,7 +32,7 @@ from bench.generate import DataSet, cached
 from bench.wallwatch_runs import REPO, WALLWATCH, StoreWatch
 
 # (file, function) -> what it is: the stages of rules only, cumulative
-STAGES = {("pipeline.py", "feed_lines"): "parse (all sources)",
+STAGES = {("reading.py", "feed_lines"): "parse (all sources)",
           ("samba.py", "feed"): "  Samba parser", ("sshd.py", "feed"): "  sshd parser",
           ("auditd.py", "feed"): "  auditd parser", ("tail.py", "read_lines"): "read files",
           ("enrich.py", "__call__"): "enrich", ("engine.py", "process"): "rules engine"}

@@ -18,10 +18,10 @@ from pathlib import Path
 from monitor.config import Config, SourceConfig
 from monitor.errors import WallwatchError
 from monitor.event import Alert, Event, ts_to_us
-from monitor.pipeline import parse_file
 from monitor.rules.engine import RuleEngine
 from monitor.rules.model import Rule
 from monitor.sources import SOURCES
+from monitor.sources.reading import parse_file
 from monitor.store import EVENT_SELECT, Store, row_to_event
 
 

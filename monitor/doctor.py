@@ -201,8 +201,8 @@ def _missing_fix(source: SourceConfig) -> str:
 
 def _newest_record(source: SourceConfig, config: Config, now: datetime) -> list[Finding]:
     """Parse the end of the log as the daemon would; the newest time must not be ahead."""
-    from monitor.pipeline import feed_lines, make_parser
     from monitor.sources.base import ParseOutput
+    from monitor.sources.reading import feed_lines, make_parser
     from monitor.sources.tail import Line
 
     with open(source.path, "rb") as f:

@@ -78,7 +78,7 @@ _AS_USER = """
 import os, pwd, sys
 import apprise, elasticsearch, sqlite3, tempfile, ctypes
 import monitor.cli, monitor.doctor, monitor.doctor_cli, monitor.doctor_remote
-import monitor.doctor_samba, monitor.pipeline, monitor.rules.loader
+import monitor.doctor_samba, monitor.sources.reading, monitor.rules.loader
 import monitor.sinks.es_client, monitor.sinks.es_config, monitor.sinks.notify_config
 args = monitor.cli.build_parser().parse_args(sys.argv[2:])
 user = pwd.getpwnam(sys.argv[1])

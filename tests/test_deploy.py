@@ -20,8 +20,8 @@ import pytest
 import yaml
 
 from monitor.config import load_config
-from monitor.pipeline import parse_file
 from monitor.samba_conf import parse_smb_conf, split_list
+from monitor.sources.reading import parse_file
 from tests.daemon_process import Daemon, query, wait_for, write_config
 
 REPO = Path(__file__).resolve().parent.parent

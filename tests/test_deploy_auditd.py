@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import load_config
-from monitor.pipeline import parse_file
+from monitor.sources.reading import parse_file
 from tests.daemon_process import write_config
 
 REPO = Path(__file__).resolve().parent.parent

@@ -13,9 +13,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from monitor.pipeline import feed_lines
 from monitor.sources import SOURCES
 from monitor.sources.base import ParseOutput, ParserContext
+from monitor.sources.reading import feed_lines
 from monitor.sources.tail import Line
 from monitor.store import dumps
 

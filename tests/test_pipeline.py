@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from monitor.config import load_config
-from monitor.pipeline import parse_file
+from monitor.sources.reading import parse_file
 from tests.daemon_process import Daemon, caught_up, count, query, wait_for, write_config
 from tests.samba_lines import generate, record
 

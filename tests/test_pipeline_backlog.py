@@ -12,7 +12,8 @@ from pathlib import Path
 
 from monitor.config import load_config
 from monitor.enrich import Enricher
-from monitor.pipeline import Daemon, SourceRunner
+from monitor.pipeline import Daemon
+from monitor.source_runner import SourceRunner
 from monitor.store import Store
 from tests.daemon_process import write_config
 from tests.samba_lines import generate, record

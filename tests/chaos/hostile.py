@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 
 import orjson
 
-from monitor.pipeline import feed_lines
 from monitor.sources import SOURCES
 from monitor.sources.base import ParseOutput, ParserContext
+from monitor.sources.reading import feed_lines
 from monitor.sources.tail import Line
 from monitor.store import dumps
 from tests.test_fuzz_parsers import mutate, real_lines

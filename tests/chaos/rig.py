@@ -23,11 +23,11 @@ import orjson
 
 from monitor.config import load_config
 from monitor.event import Alert, Event, ts_to_us
-from monitor.pipeline import parse_file
 from monitor.rules.engine import RuleEngine
 from monitor.rules.loader import load_rule_files
 from monitor.sinks.es_templates import stream_name
 from monitor.sinks.notify_sender import DELIVERY_HEADER
+from monitor.sources.reading import parse_file
 from tests.chaos import workload
 from tests.chaos.outcome import Outcome, Tally, tally
 from tests.daemon_process import REPO, Daemon, caught_up, query, wait_for, write_config

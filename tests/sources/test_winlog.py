@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from monitor.config import load_config
 from monitor.enrich import compile_client_pattern
 from monitor.event import Event
-from monitor.pipeline import parse_file
 from monitor.sources import SOURCES
 from monitor.sources.base import ParseOutput, ParserContext
+from monitor.sources.reading import parse_file
 from monitor.sources.tail import Line
 from monitor.sources.winlog import WinlogParser
 from monitor.store import Store

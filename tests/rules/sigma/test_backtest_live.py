@@ -18,9 +18,9 @@ import pytest
 from monitor.backtest import backtest, file_events
 from monitor.config import Config, load_config
 from monitor.event import Event
-from monitor.pipeline import parse_file
 from monitor.rules.engine import RuleEngine
 from monitor.rules.loader import load_rules
+from monitor.sources.reading import parse_file
 from tests.daemon_process import Daemon, query, wait_for, write_config
 from tests.rules.sigma.helpers import WINDOWS_EVENTS, corpus_files
 
