@@ -179,6 +179,8 @@ class _Builder:
 
     def build(self) -> Rule:
         self.resolve()
+        if not self.steps:  # `rules: []`: nothing to correlate
+            raise _Skip("the correlation names no rules")
         corr = self.corr
         kind = corr.type.name.lower()
         window = timedelta(seconds=corr.timespan.seconds)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.errors import RuleError
@@ -61,6 +61,8 @@ base = ("title: a\nname: a\nlogsource: {product: windows, service: security}\n"
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(docs=st.lists(st.one_of(detection_docs, correlation_docs), min_size=1, max_size=3))
+@example(docs=[{"title": "0", "correlation": {"type": "temporal", "rules": [],
+                                               "timespan": "5m"}}])  # crashed: max() of none
 def test_any_document_loads_or_is_skipped_or_is_a_located_rule_error(
         docs: list[dict[str, Any]]) -> None:
     text = base + yaml.safe_dump_all(docs)
